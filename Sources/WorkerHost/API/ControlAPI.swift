@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+
+extension WorkerStatus: ResponseEncodable {}
+
+/// The control API: health, and `/api/workers…` behind the admin token.
+public struct ControlAPI: Sendable {
+    let supervisor: Supervisor
+    let store: any StateStore
+    let data: DataDirectory
+    let python: PythonRuntime
+
+    /// The routes, on a router for `Context`.
+    public func router(token: String) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorLoggingMiddleware())
+        router.get("/health") { _, _ in Health(status: "ok", workers: supervisor.names.count) }
+        let api = router.group("api")
+            .add(middleware: BearerTokenMiddleware(token: token, hint: "the admin token is in \(data.tokenFile)"))
+        api.get("workers") { _, _ in supervisor.statuses }
+        api.get("workers/:name") { _, context in try runner(context).status }
+        api.post("workers/:name/start") { _, context in try command(context, .start(reason: "started by operator")) }
+        api.post("workers/:name/stop") { _, context in try command(context, .stop(reason: "stopped by operator")) }
+        api.post("workers/:name/restart") { _, context in try command(context, .restart) }
+        api.post("workers/:name/interval") { request, context in try await interval(request, context) }
+        api.get("workers/:name/logs") { request, context in try logs(request, context) }
+        api.get("workers/:name/state") { _, context in try await state(context) }
+        api.post("workers/:name/deploy") { request, context in try await deploy(request, context) }
+        return router
+    }
+
+    struct Health: ResponseEncodable {
+        var status: String
+        var workers: Int
+    }
+
+    struct Accepted: ResponseEncodable {
+        var accepted: String
+        var worker: WorkerStatus
+    }
+
+    private func runner(_ context: BasicRequestContext) throws -> WorkerRunner {
+        let name = context.parameters.get("name") ?? ""
+        guard let runner = supervisor.runner(named: name) else {
+            let known = supervisor.names.joined(separator: ", ")
+            throw HTTPError(.notFound, message: "no worker named '\(name)'; the workers are: \(known)")
+        }
+        return runner
+    }
+
+    private func command(_ context: BasicRequestContext, _ command: WorkerRunner.Command) throws -> Accepted {
+        let runner = try runner(context)
+        do {
+            try runner.send(command)
+        } catch {
+            throw HTTPError(.conflict, message: "cannot do that to '\(runner.name)': \(error)")
+        }
+        return Accepted(accepted: "\(command)".components(separatedBy: "(").first ?? "", worker: runner.status)
+    }
+
+    struct IntervalBody: Decodable {
+        var every: String
+    }
+
+    private func interval(_ request: Request, _ context: BasicRequestContext) async throws -> Accepted {
+        let body = try await request.decode(as: IntervalBody.self, context: context)
+        switch TickInterval.parse(body.every) {
+        case .success(let interval): return try command(context, .setInterval(interval))
+        case .failure(let error): throw HTTPError(.badRequest, message: error.message)
+        }
+    }
+
+    struct LogsReply: ResponseEncodable {
+        var lines: [String]?
+        var text: String?
+        var offset: UInt64?
+    }
+
+    private func logs(_ request: Request, _ context: BasicRequestContext) throws -> LogsReply {
+        let runner = try runner(context)
+        if let offset = request.uri.queryParameters.get("offset", as: UInt64.self) {
+            let chunk = runner.log.read(from: offset)
+            return LogsReply(text: chunk.text, offset: chunk.next)
+        }
+        let count = min(request.uri.queryParameters.get("lines", as: Int.self) ?? 200, 10_000)
+        return LogsReply(lines: runner.log.tail(count), offset: runner.log.read(from: .max).next)
+    }
+
+    struct StateReply: ResponseEncodable {
+        struct Entry: Encodable {
+            var key: String
+            var json: String
+        }
+        var worker: String
+        var entries: [Entry]
+    }
+
+    private func state(_ context: BasicRequestContext) async throws -> StateReply {
+        let runner = try runner(context)
+        let entries = try await store.entries(worker: runner.name)
+        return StateReply(worker: runner.name, entries: entries.map { StateReply.Entry(key: $0.key, json: $0.json) })
+    }
+
+    struct DeployBody: Decodable {
+        var code: String
+    }
+
+    private func deploy(_ request: Request, _ context: BasicRequestContext) async throws -> Accepted {
+        let runner = try runner(context)
+        guard !runner.status.code.hasPrefix("swift:") else {
+            throw HTTPError(.badRequest, message: "'\(runner.name)' is a compiled Swift worker; deploy takes Python code")
+        }
+        let body = try await request.decode(as: DeployBody.self, context: context)
+        let revision = try data.storeRevision(worker: runner.name, code: body.code)
+        if let problem = await python.check(script: revision.path) {
+            try? FileManager.default.removeItem(atPath: revision.path)  // refused revisions are not kept
+            throw HTTPError(.badRequest, message: "code not deployed: \(problem)")
+        }
+        return try command(context, .deploy(script: revision.path, revision: revision.number))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// The ctx services of one worker — `state`, `log`, `http` — shared by Python workers (through ctx calls on
+/// the worker protocol) and Swift workers (through `WorkerContext`).
+public final class WorkerServices: Sendable {
+    /// The worker's name, which is also its state namespace.
+    public let worker: String
+    let store: any StateStore
+    let log: WorkerLog
+    let http: HTTPService
+
+    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService) {
+        self.worker = worker
+        self.store = store
+        self.log = log
+        self.http = http
+    }
+
+    /// Answers one ctx call from a worker.
+    /// - Parameters:
+    ///   - method: the call's name, e.g. `state.get`.
+    ///   - params: its arguments.
+    ///   - deadline: when the worker's tick (or setup) runs out of time.
+    func handle(method: String, params: JSONValue, deadline: ContinuousClock.Instant) async -> Result<JSONValue, CallError> {
+        do {
+            switch method {
+            case "state.get", "state.set", "state.delete", "state.keys", "state.incr":
+                return .success(try await state(method, params))
+            case "http.request":
+                return .success(try await httpRequest(params, deadline: deadline))
+            default:
+                return .failure(CallError(.unknownCall, "unknown ctx call '\(method)'"))
+            }
+        } catch let error as CallError {
+            return .failure(error)
+        } catch let error as StateError {
+            return .failure(CallError(.valueError, error.message))
+        } catch {
+            return .failure(CallError(.runtime, "\(method) failed: \(error)"))
+        }
+    }
+
+    private func state(_ method: String, _ params: JSONValue) async throws -> JSONValue {
+        if method == "state.keys" {
+            return .array(try await store.keys(worker: worker, prefix: params["prefix"]?.stringValue ?? "").map { .string($0) })
+        }
+        let key = try Self.string(params, "key")
+        try StateLimits.check(key: key)
+        switch method {
+        case "state.get":
+            let json = try await store.get(worker: worker, key: key)
+            return ["found": .bool(json != nil), "json": json.map(JSONValue.string) ?? .null]
+        case "state.set":
+            let json = try Self.string(params, "json")
+            try StateLimits.check(encodedValueBytes: json.utf8.count, key: key)
+            try Self.checkJSON(json, key: key)
+            try await store.set(worker: worker, key: key, json: json)
+            return .null
+        case "state.delete":
+            return .bool(try await store.delete(worker: worker, key: key))
+        default:
+            guard let amount = StateNumber(json: params["by"].map { $0.jsonText() } ?? "1") else {
+                throw CallError(.valueError, "incr needs a number to add")
+            }
+            return .string(try await store.increment(worker: worker, key: key, by: amount))
+        }
+    }
+
+    private func httpRequest(_ params: JSONValue, deadline: ContinuousClock.Instant) async throws -> JSONValue {
+        var request = HTTPService.Request(method: params["method"]?.stringValue ?? "GET", url: try Self.string(params, "url"))
+        request.query = Self.pairs(params["params"])
+        request.headers = Self.pairs(params["headers"])
+        request.body = params["body"]?.stringValue
+        if let seconds = params["timeout"]?.numberValue, seconds > 0 { request.timeout = .milliseconds(Int64(seconds * 1000)) }
+        let response = try await http.perform(request, deadline: deadline)
+        return [
+            "status": .number(Double(response.status)),
+            "headers": .object(response.headers.mapValues { .string($0) }),
+            "text": .string(response.text),
+        ]
+    }
+
+    private static func string(_ params: JSONValue, _ name: String) throws(CallError) -> String {
+        guard let value = params[name]?.stringValue else { throw CallError(.valueError, "missing '\(name)'") }
+        return value
+    }
+
+    private static func pairs(_ value: JSONValue?) -> [(String, String)] {
+        guard let object = value?.objectValue else { return [] }
+        return object.sorted { $0.key < $1.key }.map { key, value in (key, value.stringValue ?? value.jsonText()) }
+    }
+
+    private static func checkJSON(_ json: String, key: String) throws(CallError) {
+        guard (try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw CallError(.valueError, "state value for '\(key)' is not valid JSON")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// The host's files: state database, logs, deployed code, the admin token and the running host's port.
+public struct DataDirectory: Sendable {
+    /// The directory itself.
+    public let path: String
+
+    public init(path: String) {
+        self.path = URL(fileURLWithPath: path).standardized.path
+    }
+
+    public var logs: String { path + "/logs" }
+    public var stateDatabase: String { path + "/state.sqlite" }
+    public var tokenFile: String { path + "/admin.token" }
+    public var hostFile: String { path + "/host.json" }
+
+    /// Creates the directory and its subfolders.
+    /// - Throws: when they cannot be created.
+    public func prepare() throws {
+        for folder in [path, logs, path + "/code"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+    }
+
+    /// The admin token, generated into `admin.token` (mode 0600) on first use.
+    /// - Throws: when the file cannot be read or written.
+    public func adminToken() throws -> String {
+        if let existing = readToken() { return existing }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tokenFile]) }
+        return token
+    }
+
+    /// The admin token, if the host has made one.
+    public func readToken() -> String? {
+        guard let data = FileManager.default.contents(atPath: tokenFile) else { return nil }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
+    }
+
+    /// Where the running host listens, for the CLI.
+    public struct HostInfo: Codable, Sendable {
+        public var port: Int
+        public var pid: Int32
+    }
+
+    /// Records where the running host listens.
+    public func writeHostInfo(_ info: HostInfo) throws {
+        try JSONEncoder().encode(info).write(to: URL(fileURLWithPath: hostFile), options: .atomic)
+    }
+
+    /// Where the running host listens, if one has said so.
+    public func readHostInfo() -> HostInfo? {
+        guard let data = FileManager.default.contents(atPath: hostFile) else { return nil }
+        return try? JSONDecoder().decode(HostInfo.self, from: data)  // a stale or partial file means "unknown"
+    }
+
+    /// Stores a new code revision for `worker`.
+    /// - Returns: its number and path.
+    public func storeRevision(worker: String, code: String) throws -> (number: Int, path: String) {
+        let folder = "\(path)/code/\(worker)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let number = (latestRevision(worker: worker)?.number ?? 0) + 1
+        let file = "\(folder)/rev-\(number).py"
+        try Data(code.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        return (number, file)
+    }
+
+    /// The newest deployed revision of `worker`, if any.
+    public func latestRevision(worker: String) -> (number: Int, path: String, modified: Date)? {
+        let folder = "\(path)/code/\(worker)"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []  // no folder: none deployed
+        let numbers = names.compactMap { name -> Int? in
+            guard name.hasPrefix("rev-"), name.hasSuffix(".py") else { return nil }
+            return Int(name.dropFirst(4).dropLast(3))
+        }
+        guard let number = numbers.max() else { return nil }
+        let file = "\(folder)/rev-\(number).py"
+        let modified = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
+        return (number, file, modified ?? .distantPast)
+    }
+}

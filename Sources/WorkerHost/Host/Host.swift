@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// Everything `botyard run` needs.
+public struct HostConfiguration: Sendable {
+    /// The workers to run.
+    public var manifest: Manifest
+    /// Where state, logs and tokens live.
+    public var data: DataDirectory
+    /// The control API's address; port 0 picks a free port.
+    public var hostname = "127.0.0.1"
+    public var port = 8700
+    /// Stop gracefully after this long, as Ctrl-C would; `nil` runs until a signal.
+    public var runFor: Duration?
+    public var python = PythonRuntime.locate()
+    /// The compiled-in Swift workers.
+    public var swiftWorkers = TickWorkerRegistry()
+    /// Whether worker lines are echoed to stdout.
+    public var echo = true
+
+    public init(manifest: Manifest, data: DataDirectory) {
+        self.manifest = manifest
+        self.data = data
+    }
+}
+
+/// The Botyard host: the workers' supervisor and the control API, under one `ServiceGroup`.
+public enum BotyardHost {
+    /// Runs until SIGINT/SIGTERM (or `runFor`), then stops every worker and returns.
+    /// - Throws: when the data directory, the state store or the port cannot be set up.
+    public static func run(_ configuration: HostConfiguration, logger: Logger) async throws {
+        let data = configuration.data
+        try data.prepare()
+        let token = try data.adminToken()
+        let store = try SQLiteStateStore(path: data.stateDatabase)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let console: Console? = configuration.echo ? Console(width: configuration.manifest.workers.map(\.name.count).max() ?? 8) : nil
+        let supervisor = Supervisor(runners: configuration.manifest.workers.map { spec in
+            makeRunner(spec, configuration, store: store, http: HTTPService(client: httpClient), console: console, logger: logger)
+        })
+        let api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
+        let app = Application(
+            router: api.router(token: token),
+            configuration: .init(address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                try? data.writeHostInfo(.init(port: port, pid: getpid()))  // the CLI falls back to --port
+                console?.print(host: "botyard: control API on http://\(configuration.hostname):\(port) (token in \(data.tokenFile))")
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await runGroup(group, for: configuration.runFor)
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+        try? FileManager.default.removeItem(atPath: data.hostFile)  // best effort: the host is gone
+        console?.print(host: "botyard: every worker stopped; bye")
+    }
+
+    private static func runGroup(_ group: ServiceGroup, for duration: Duration?) async throws {
+        guard let duration else { return try await group.run() }
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return true
+            }
+            tasks.addTask {
+                try? await Task.sleep(for: duration)  // cancelled when the group ends first (a signal)
+                await group.triggerGracefulShutdown()
+                return false
+            }
+            while let groupEnded = try await tasks.next() {
+                if groupEnded { tasks.cancelAll() }
+            }
+        }
+    }
+
+    private static func makeRunner(
+        _ manifestSpec: WorkerSpec, _ configuration: HostConfiguration, store: any StateStore, http: HTTPService,
+        console: Console?, logger: Logger
+    ) -> WorkerRunner {
+        var spec = manifestSpec
+        var revision = 0
+        if case .python(let script) = spec.code, let deployed = configuration.data.latestRevision(worker: spec.name),
+            deployed.modified > Self.modified(script)
+        {
+            spec.code = .python(script: deployed.path)
+            revision = deployed.number
+        }
+        let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
+        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http)
+        let runner = WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
+            switch current.code {
+            case .python:
+                return PythonBackend(
+                    spec: current, launch: configuration.python.launch(for: current), services: services,
+                    group: MultiThreadedEventLoopGroup.singleton)
+            case .swift(let name):
+                return SwiftBackend(spec: current, services: services) { configuration.swiftWorkers.make(name) }
+            }
+        }
+        return runner
+    }
+
+    private static func modified(_ path: String) -> Date {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+    }
+}

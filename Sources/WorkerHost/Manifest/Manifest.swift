@@ -1,0 +1,71 @@
+import Foundation
+
+/// What a worker runs.
+public enum WorkerCode: Sendable, Equatable {
+    /// A Python script with `tick(ctx)`, run in its own process.
+    case python(script: String)
+    /// A `TickWorker` compiled into the host, registered under this name.
+    case swift(name: String)
+}
+
+/// One worker as the manifest declares it: code plus policy.
+public struct WorkerSpec: Sendable, Equatable {
+    /// The worker's name: letters, digits, `-` and `_`.
+    public var name: String
+    /// What it runs.
+    public var code: WorkerCode
+    /// Time between ticks.
+    public var every: Duration = TickInterval.default
+    /// Consecutive failed ticks that stop it.
+    public var maxErrors = 5
+    /// How long one tick may run.
+    public var tickTimeout: Duration = .seconds(60)
+    /// Extra environment variables for its process.
+    public var environment: [String: String] = [:]
+    /// The folder its process starts in (the manifest's folder).
+    public var workingDirectory: String
+
+    public init(name: String, code: WorkerCode, workingDirectory: String) {
+        self.name = name
+        self.code = code
+        self.workingDirectory = workingDirectory
+    }
+
+    /// Whether `name` is usable as a worker name.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" }
+            && name.unicodeScalars.allSatisfy(\.isASCII)
+    }
+}
+
+/// A parsed `botyard.yaml`.
+public struct Manifest: Sendable, Equatable {
+    /// The file it came from, if any.
+    public var path: String?
+    /// The workers, in the order the file lists them.
+    public var workers: [WorkerSpec]
+
+    public init(path: String?, workers: [WorkerSpec]) {
+        self.path = path
+        self.workers = workers
+    }
+}
+
+/// A problem with a manifest, naming the file, the line, the worker and the field.
+public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var worker: String?
+    public var field: String?
+    public var message: String
+
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        text += ":"
+        if let worker { text += " worker '\(worker)'" }
+        if let field { text += (worker == nil ? " field '\(field)'" : ", field '\(field)'") }
+        return text + (worker == nil && field == nil ? " " : ": ") + message
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// The worker protocol's version; `init` carries it and `ready` must echo it.
+public enum WorkerProtocol {
+    /// The version this host speaks.
+    public static let version = 1
+    /// The largest frame a worker may send, in bytes (newline excluded).
+    public static let maxFrameBytes = 4 * 1024 * 1024
+}
+
+/// A failure reported by worker code: the exception's type, message and traceback.
+public struct WorkerFailure: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// The exception type, e.g. `ValueError`, `TickTimeoutError`, `SyntaxError`.
+    public var type: String
+    /// The exception's message.
+    public var message: String
+    /// The traceback, or the last lines of the worker's output.
+    public var traceback: String?
+    /// The file the failure points at, for load errors.
+    public var file: String?
+    /// The line the failure points at, for load errors.
+    public var line: Int?
+
+    public init(type: String, message: String, traceback: String? = nil, file: String? = nil, line: Int? = nil) {
+        self.type = type
+        self.message = message
+        self.traceback = traceback
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String {
+        var place = ""
+        if let file { place = line.map { " (\(file), line \($0))" } ?? " (\(file))" }
+        return "\(type): \(message)\(place)"
+    }
+}
+
+/// A frame a worker sends to the host.
+enum WorkerFrame: Sendable, Equatable {
+    /// The code loaded; the worker is ready for `setup`.
+    case ready(version: Int, runtime: String)
+    /// The code could not be loaded (syntax error, no `tick`); the worker exits.
+    case fatal(WorkerFailure)
+    /// `setup` finished, with the failure if it raised.
+    case setupDone(failure: WorkerFailure?)
+    /// Tick `n` finished, with the failure if it raised.
+    case tickDone(n: Int, failure: WorkerFailure?)
+    /// A ctx call waiting for its result.
+    case call(id: Int, method: String, params: JSONValue)
+    /// A `ctx.log` line.
+    case log(level: String, message: String)
+}
+
+/// Why a frame from a worker was refused.
+struct FrameError: Error, Sendable, Equatable, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension WorkerFrame {
+    private struct Raw: Decodable {
+        var type: String?
+        var v: Int?
+        var runtime: String?
+        var error: WorkerFailure?
+        var n: Int?
+        var id: Int?
+        var method: String?
+        var params: JSONValue?
+        var level: String?
+        var message: String?
+    }
+
+    /// Decodes one line from a worker.
+    /// - Throws: `FrameError` naming what is wrong, with the start of the offending text.
+    static func decode(_ bytes: some DataProtocol) throws(FrameError) -> WorkerFrame {
+        let raw: Raw
+        do {
+            raw = try JSONDecoder().decode(Raw.self, from: Data(bytes))
+        } catch {
+            throw FrameError(message: "malformed frame (not a JSON object): \(preview(bytes))")
+        }
+        guard let type = raw.type else { throw FrameError(message: "frame without a \"type\": \(preview(bytes))") }
+        return try make(type: type, raw: raw, bytes: bytes)
+    }
+
+    private static func make(type: String, raw: Raw, bytes: some DataProtocol) throws(FrameError) -> WorkerFrame {
+        func need<T>(_ value: T?, _ field: String) throws(FrameError) -> T {
+            guard let value else { throw FrameError(message: "\(type) frame without \"\(field)\": \(preview(bytes))") }
+            return value
+        }
+        switch type {
+        case "ready": return .ready(version: try need(raw.v, "v"), runtime: raw.runtime ?? "unknown")
+        case "fatal": return .fatal(try need(raw.error, "error"))
+        case "setup_done": return .setupDone(failure: raw.error)
+        case "tick_done": return .tickDone(n: try need(raw.n, "n"), failure: raw.error)
+        case "call":
+            return .call(id: try need(raw.id, "id"), method: try need(raw.method, "method"), params: raw.params ?? [:])
+        case "log": return .log(level: raw.level ?? "info", message: try need(raw.message, "message"))
+        default: throw FrameError(message: "unknown frame type \"\(type)\"")
+        }
+    }
+
+    static func preview(_ bytes: some DataProtocol) -> String {
+        let text = String(decoding: Data(bytes.prefix(80)), as: UTF8.self)
+        return bytes.count > 80 ? "\(text)…" : text
+    }
+}
+
+/// Frames the host sends to a worker.
+enum HostFrame {
+    static func initialize(worker: String, script: String?, interval: Duration, tickTimeout: Duration) -> JSONValue {
+        [
+            "type": "init", "v": .number(Double(WorkerProtocol.version)),
+            "worker": ["name": .string(worker), "interval": .number(interval.seconds)],
+            "script": script.map(JSONValue.string) ?? .null,
+            "tick_timeout": .number(tickTimeout.seconds),
+        ]
+    }
+
+    static func setup(timeout: Duration) -> JSONValue {
+        ["type": "setup", "timeout": .number(timeout.seconds)]
+    }
+
+    static func tick(_ request: TickRequest) -> JSONValue {
+        [
+            "type": "tick", "n": .number(Double(request.number)),
+            "scheduled_at": .number(request.scheduledAt.timeIntervalSince1970),
+            "interval": .number(request.interval.seconds), "timeout": .number(request.timeout.seconds),
+        ]
+    }
+
+    static func result(id: Int, _ outcome: Result<JSONValue, CallError>) -> JSONValue {
+        switch outcome {
+        case .success(let value):
+            return ["type": "result", "id": .number(Double(id)), "ok": true, "value": value]
+        case .failure(let error):
+            let failure: JSONValue = ["type": .string(error.kind.rawValue), "message": .string(error.message)]
+            return ["type": "result", "id": .number(Double(id)), "ok": false, "error": failure]
+        }
+    }
+
+    static let shutdown: JSONValue = ["type": "shutdown"]
+}
+
+/// One tick, as the host asks a worker to run it.
+public struct TickRequest: Sendable {
+    /// The tick's number, from 1, counted across restarts of the process.
+    public var number: Int
+    /// The wall-clock time of its slot.
+    public var scheduledAt: Date
+    /// The worker's current interval.
+    public var interval: Duration
+    /// How long the tick may run.
+    public var timeout: Duration
+}

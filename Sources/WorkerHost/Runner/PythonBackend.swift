@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+import Synchronization
+
+/// Runs a worker as a Python process (or any executable speaking the worker protocol) on fd 3.
+final class PythonBackend: WorkerBackend {
+    /// How a worker process is started.
+    struct Launch: Sendable {
+        var executable: String
+        var arguments: [String]
+        var environment: [String: String]
+    }
+
+    /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it.
+    static let killGrace = Duration.seconds(2)
+    /// How long a process may take to load its code.
+    static let loadTimeout = Duration.seconds(30)
+
+    private let spec: WorkerSpec
+    private let launch: Launch
+    private let services: WorkerServices
+    private let group: any EventLoopGroup
+    private let current = Mutex<WorkerConnection?>(nil)
+
+    init(spec: WorkerSpec, launch: Launch, services: WorkerServices, group: any EventLoopGroup) {
+        self.spec = spec
+        self.launch = launch
+        self.services = services
+        self.group = group
+    }
+
+    func start() async throws(StartFailure) {
+        let connection: WorkerConnection
+        do {
+            connection = try await WorkerConnection.start(
+                executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
+                workingDirectory: spec.workingDirectory, log: services.log, group: group)
+        } catch {
+            throw StartFailure(phase: .load, failure: WorkerFailure(type: "SpawnError", message: "\(error)"))
+        }
+        current.withLock { $0 = connection }
+        try await load(connection)
+        try await setup(connection)
+    }
+
+    private func load(_ connection: WorkerConnection) async throws(StartFailure) {
+        let script: String? = if case .python(let path) = spec.code { path } else { nil }
+        let initFrame = HostFrame.initialize(
+            worker: spec.name, script: script, interval: spec.every, tickTimeout: spec.tickTimeout)
+        let reply = await exchange(connection, send: initFrame, within: Self.loadTimeout)
+        switch reply {
+        case .frame(.ready(let version, _)) where version == WorkerProtocol.version:
+            return
+        case .frame(.ready(let version, _)):
+            await connection.terminate()
+            throw StartFailure(phase: .load, failure: WorkerFailure(
+                type: "ProtocolError", message: "worker speaks protocol v\(version); the host speaks v\(WorkerProtocol.version)"))
+        case .frame(.fatal(let failure)):
+            await connection.terminate()
+            throw StartFailure(phase: .load, failure: failure)
+        default:
+            throw StartFailure(phase: .load, failure: await failure(of: reply, connection, doing: "loading its code"))
+        }
+    }
+
+    private func setup(_ connection: WorkerConnection) async throws(StartFailure) {
+        let reply = await exchange(
+            connection, send: HostFrame.setup(timeout: spec.tickTimeout), within: spec.tickTimeout + Self.killGrace)
+        switch reply {
+        case .frame(.setupDone(nil)):
+            return
+        case .frame(.setupDone(.some(let failure))):
+            await connection.terminate()
+            throw StartFailure(phase: .setup, failure: failure)
+        default:
+            throw StartFailure(phase: .setup, failure: await failure(of: reply, connection, doing: "setup"))
+        }
+    }
+
+    func tick(_ request: TickRequest) async -> TickOutcome {
+        guard let connection = current.withLock({ $0 }) else {
+            return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker process is not running"))
+        }
+        let reply = await exchange(connection, send: HostFrame.tick(request), within: request.timeout + Self.killGrace)
+        switch reply {
+        case .frame(.tickDone(let n, let failure)) where n == request.number:
+            return failure.map(TickOutcome.failed) ?? .success
+        case .timedOut:
+            let stuck = WorkerFailure(
+                type: "TickTimeoutError",
+                message: "tick \(request.number) was still running \(DurationText.format(Self.killGrace)) after its "
+                    + "\(DurationText.format(request.timeout)) timeout (blocked where Python cannot interrupt it); "
+                    + "the process was killed and will be restarted")
+            await connection.terminate()
+            return .crashed(stuck)
+        default:
+            return .crashed(await failure(of: reply, connection, doing: "tick \(request.number)"))
+        }
+    }
+
+    func stop() async {
+        guard let connection = current.withLock({ $0 }) else { return }
+        try? await connection.send(HostFrame.shutdown)  // it may already be gone
+        if await connection.waitForExit(within: .seconds(2)) == nil {
+            services.log.write(level: .warn, "did not exit within 2s of the shutdown frame; sending SIGTERM")
+        }
+        await connection.terminate()
+        current.withLock { $0 = nil }
+    }
+
+    /// What the host waited for, as it turned out.
+    private enum Reply {
+        case frame(WorkerFrame)
+        case closed
+        case timedOut
+        case broken(String)
+    }
+
+    /// Sends `frame` and serves the worker's ctx calls and log lines until it answers, closes, breaks the
+    /// protocol, or `timeout` passes.
+    private func exchange(_ connection: WorkerConnection, send frame: JSONValue, within timeout: Duration) async -> Reply {
+        let deadline = ContinuousClock.now + timeout
+        do {
+            try await connection.send(frame)
+        } catch {
+            return .closed
+        }
+        while true {
+            guard let event = await connection.next(until: deadline) else { return .timedOut }
+            switch event {
+            case .closed: return .closed
+            case .protocolError(let message): return .broken(message)
+            case .frame(let buffer):
+                let decoded: WorkerFrame
+                do throws(FrameError) { decoded = try WorkerFrame.decode(buffer.readableBytesView) } catch {
+                    return .broken(error.message)
+                }
+                if let reply = await serve(decoded, connection, deadline: deadline) { return reply }
+            }
+        }
+    }
+
+    /// Answers a call or writes a log line; any other frame is the reply the caller waits for.
+    private func serve(_ frame: WorkerFrame, _ connection: WorkerConnection, deadline: ContinuousClock.Instant) async
+        -> Reply?
+    {
+        switch frame {
+        case .call(let id, let method, let params):
+            let result = await services.handle(method: method, params: params, deadline: deadline)
+            do {
+                try await connection.send(HostFrame.result(id: id, result))
+            } catch {
+                return .closed
+            }
+            return nil
+        case .log(let level, let message):
+            services.log.write(level: LogLevel(name: level) ?? .info, message)
+            return nil
+        default:
+            return .frame(frame)
+        }
+    }
+
+    /// Turns an unexpected reply into a failure, ending the process and collecting its last output.
+    private func failure(of reply: Reply, _ connection: WorkerConnection, doing activity: String) async -> WorkerFailure {
+        switch reply {
+        case .broken(let message):
+            await connection.terminate()
+            return WorkerFailure(type: "ProtocolError", message: "bad frame from the worker during \(activity): \(message)")
+        case .frame(let frame):
+            await connection.terminate()
+            return WorkerFailure(type: "ProtocolError", message: "unexpected frame during \(activity): \(frame)")
+        case .timedOut:
+            await connection.terminate()
+            return WorkerFailure(type: "TimeoutError", message: "no answer during \(activity); the process was killed")
+        case .closed:
+            let status = await connection.waitForExit(within: .seconds(2))
+            let ended = await connection.terminate()
+            let lastLines = services.log.tail(20).joined(separator: "\n")
+            return WorkerFailure(
+                type: "WorkerExited", message: "the worker process \(status ?? ended) during \(activity)",
+                traceback: lastLines.isEmpty ? nil : lastLines)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Runs a compiled-in `TickWorker` inside the host.
+final class SwiftBackend: WorkerBackend {
+    private let spec: WorkerSpec
+    private let make: @Sendable () -> (any TickWorker)?
+    private let services: WorkerServices
+    private let instance = Mutex<(any TickWorker)?>(nil)
+
+    init(spec: WorkerSpec, services: WorkerServices, make: @escaping @Sendable () -> (any TickWorker)?) {
+        self.spec = spec
+        self.services = services
+        self.make = make
+    }
+
+    func start() async throws(StartFailure) {
+        guard let worker = make() else {
+            throw StartFailure(phase: .load, failure: WorkerFailure(type: "LookupError", message: "no Swift worker named \(spec.name)"))
+        }
+        instance.withLock { $0 = worker }
+        let ctx = context(tick: 0, timeout: spec.tickTimeout)
+        let result = await Self.run(within: spec.tickTimeout) { try await worker.setup(ctx) }
+        if case .failure(let error) = result {
+            throw StartFailure(phase: .setup, failure: Self.failure(error))
+        }
+    }
+
+    func tick(_ request: TickRequest) async -> TickOutcome {
+        guard let worker = instance.withLock({ $0 }) else {
+            return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker is not running"))
+        }
+        let ctx = context(tick: request.number, timeout: request.timeout)
+        let result = await Self.run(within: request.timeout) { try await worker.tick(ctx) }
+        guard case .failure(let error) = result else { return .success }
+        let handled = await Self.run(within: .seconds(5)) { try await worker.onError(ctx, error: error) }
+        if case .failure(let onErrorFailure) = handled {
+            services.log.write(level: .error, "onError failed: \(onErrorFailure)")
+        }
+        return .failed(Self.failure(error))
+    }
+
+    func stop() async {
+        instance.withLock { $0 = nil }
+    }
+
+    private func context(tick: Int, timeout: Duration) -> WorkerContext {
+        WorkerContext(
+            worker: .init(name: spec.name, tick: tick, interval: spec.every), services: services,
+            deadline: .now + timeout)
+    }
+
+    /// Runs `body`, cancelling it when `timeout` passes; a cancelled body ends with `TickTimeoutError`.
+    private static func run(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async
+        -> Result<Void, any Error>
+    {
+        await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+            group.addTask {
+                do { try await body() } catch { return .failure(error) }
+                return .success(())
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)  // cancelled when the body finishes first
+                return Task.isCancelled ? nil : .failure(TickTimeoutError(timeout: timeout))
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(TickTimeoutError(timeout: timeout))
+        }
+    }
+
+    private static func failure(_ error: any Error) -> WorkerFailure {
+        if let timeout = error as? TickTimeoutError {
+            return WorkerFailure(type: "TickTimeoutError", message: "tick did not finish within \(DurationText.format(timeout.timeout))")
+        }
+        return WorkerFailure(type: String(describing: type(of: error)), message: "\(error)")
+    }
+}

@@ -1,0 +1,33 @@
+/// What runs a worker's code: a process speaking the worker protocol, or a compiled-in Swift worker.
+///
+/// The runner calls `start`, then `tick` one at a time, then `stop`; `stop` may be called while a tick
+/// runs, and that tick then ends promptly.
+protocol WorkerBackend: Sendable {
+    /// Loads the code and runs `setup`.
+    /// - Throws: `StartFailure` when the code cannot load or `setup` fails.
+    func start() async throws(StartFailure)
+    /// Runs one tick; `on_error` has already run when the outcome is a failure.
+    func tick(_ request: TickRequest) async -> TickOutcome
+    /// Stops: a graceful shutdown, then signals, within a bounded time.
+    func stop() async
+}
+
+/// How one tick ended.
+enum TickOutcome: Sendable, Equatable {
+    /// `tick` returned.
+    case success
+    /// `tick` raised; the worker is still usable.
+    case failed(WorkerFailure)
+    /// The worker is gone (it crashed, broke the protocol, or was killed when stuck) and must be restarted.
+    case crashed(WorkerFailure)
+}
+
+/// Why a worker could not start.
+struct StartFailure: Error, Sendable {
+    enum Phase: String, Sendable {
+        case load, setup
+    }
+
+    var phase: Phase
+    var failure: WorkerFailure
+}

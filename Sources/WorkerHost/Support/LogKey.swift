@@ -1,0 +1,9 @@
+/// Metadata keys for the host's structured logs.
+public enum LogKey {
+    /// The worker a log line is about.
+    public static let workerID = "botyard.worker.id"
+    /// The block a log line is about.
+    public static let block = "botyard.block"
+    /// The tick number a log line is about.
+    public static let tick = "botyard.tick"
+}

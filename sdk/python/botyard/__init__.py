@@ -1,0 +1,11 @@
+"""The Botyard worker SDK: what a strategy's ``ctx`` offers, and the runner the host starts.
+
+Standard library only. A strategy never imports the runner; it defines ``tick(ctx)`` (and optionally
+``setup(ctx)`` and ``on_error(ctx, error)``) and may import the errors below.
+"""
+
+from .errors import BlockNotConnectedError, BotyardError, ProtocolError, TickTimeoutError
+
+PROTOCOL_VERSION = 1
+
+__all__ = ["BlockNotConnectedError", "BotyardError", "ProtocolError", "TickTimeoutError", "PROTOCOL_VERSION"]

@@ -1,0 +1,187 @@
+"""``ctx``: what a strategy gets in ``setup``, ``tick`` and ``on_error``."""
+
+import json
+import time
+
+from .errors import BlockNotConnectedError
+
+MAX_KEY_BYTES = 256
+MAX_VALUE_BYTES = 1024 * 1024
+
+# Adapters that need a block, and the block type each needs.
+ADAPTER_BLOCKS = {
+    "bybit": "bybit",
+    "ig": "ig",
+    "telegram": "telegram",
+    "llm": "llm",
+    "files": "files",
+    "monitor": "monitor",
+}
+
+
+class State:
+    """``ctx.state``: a persistent JSON key-value store of this worker's own."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    @staticmethod
+    def _key(key):
+        if not isinstance(key, str):
+            raise ValueError(f"state key must be a str, not {type(key).__name__}")
+        if not key:
+            raise ValueError("state key must not be empty")
+        size = len(key.encode())
+        if size > MAX_KEY_BYTES:
+            raise ValueError(f"state key is {size} bytes; the limit is {MAX_KEY_BYTES}")
+        return key
+
+    def get(self, key, default=None):
+        reply = self._conn.call("state.get", {"key": self._key(key)})
+        if not reply["found"]:
+            return default
+        return json.loads(reply["json"])
+
+    def set(self, key, value):
+        key = self._key(key)
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"state value for {key!r} is not JSON: {error}") from None
+        size = len(text.encode())
+        if size > MAX_VALUE_BYTES:
+            raise ValueError(f"state value for {key!r} is {size} bytes; the limit is 1 MiB")
+        self._conn.call("state.set", {"key": key, "json": text})
+
+    def delete(self, key):
+        return self._conn.call("state.delete", {"key": self._key(key)})
+
+    def keys(self, prefix=""):
+        return self._conn.call("state.keys", {"prefix": prefix})
+
+    def incr(self, key, by=1):
+        if isinstance(by, bool) or not isinstance(by, (int, float)):
+            raise ValueError("incr adds a number")
+        return json.loads(self._conn.call("state.incr", {"key": self._key(key), "by": by}))
+
+
+class Log:
+    """``ctx.log``: lines in the worker's log file and on the host's stdout."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def _write(self, level, message):
+        self._conn.send({"type": "log", "level": level, "message": str(message)})
+
+    def debug(self, message):
+        self._write("debug", message)
+
+    def info(self, message):
+        self._write("info", message)
+
+    def warn(self, message):
+        self._write("warn", message)
+
+    warning = warn
+
+    def error(self, message):
+        self._write("error", message)
+
+
+class Response:
+    """An HTTP response: ``status``, ``headers`` (lower-case names), ``text``, ``json()``."""
+
+    def __init__(self, status, headers, text):
+        self.status = status
+        self.headers = headers
+        self.text = text
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 400
+
+    def json(self):
+        return json.loads(self.text)
+
+    def __repr__(self):
+        return f"<Response [{self.status}]>"
+
+
+class Http:
+    """``ctx.http``: GET and POST, made by the host."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def _request(self, method, url, params, headers, body, timeout):
+        reply = self._conn.call(
+            "http.request",
+            {
+                "method": method,
+                "url": url,
+                "params": {str(k): str(v) for k, v in (params or {}).items()},
+                "headers": {str(k): str(v) for k, v in (headers or {}).items()},
+                "body": body,
+                "timeout": timeout,
+            },
+        )
+        return Response(int(reply["status"]), reply["headers"], reply["text"])
+
+    def get(self, url, params=None, headers=None, timeout=10):
+        return self._request("GET", url, params, headers, None, timeout)
+
+    def post(self, url, json=None, data=None, headers=None, timeout=10):
+        headers = dict(headers or {})
+        body = None
+        if json is not None:
+            import json as _json
+
+            body = _json.dumps(json, separators=(",", ":"))
+            headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            if isinstance(data, dict):
+                from urllib.parse import urlencode
+
+                body = urlencode(data)
+                headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            else:
+                body = data.decode() if isinstance(data, bytes) else str(data)
+        return self._request("POST", url, None, headers, body, timeout)
+
+
+class WorkerInfo:
+    """``ctx.worker``: the worker's name, the running tick's number, and its interval in seconds."""
+
+    def __init__(self, name, interval):
+        self.name = name
+        self.tick = 0
+        self.interval = interval
+        self.scheduled_at = None
+
+    def __repr__(self):
+        return f"<Worker {self.name} tick={self.tick} interval={self.interval}s>"
+
+
+class Context:
+    """The ``ctx`` passed to ``setup``, ``tick`` and ``on_error``."""
+
+    def __init__(self, conn, name, interval, blocks=()):
+        self.state = State(conn)
+        self.log = Log(conn)
+        self.http = Http(conn)
+        self.worker = WorkerInfo(name, interval)
+        self._blocks = set(blocks)
+
+    def __getattr__(self, name):
+        block = ADAPTER_BLOCKS.get(name)
+        if block is not None:
+            raise BlockNotConnectedError(
+                f"ctx.{name} needs a connected {block} block: declare one under 'blocks:' in botyard.yaml "
+                f"and add it to this worker's 'connect:' list"
+            )
+        raise AttributeError(f"ctx has no attribute {name!r}")
+
+    @staticmethod
+    def now():
+        return time.time()

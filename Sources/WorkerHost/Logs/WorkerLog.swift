@@ -28,7 +28,7 @@ public final class WorkerLog: Sendable {
                 try? manager.removeItem(atPath: path + ".prev")  // best effort: may not exist
                 try? manager.moveItem(atPath: path, toPath: path + ".prev")
             }
-            manager.createFile(atPath: path, contents: nil)
+            _ = manager.createFile(atPath: path, contents: nil)
             handle = FileHandle(forWritingAtPath: path)
         }
     }

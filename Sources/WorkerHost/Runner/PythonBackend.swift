@@ -11,8 +11,9 @@ final class PythonBackend: WorkerBackend {
         var environment: [String: String]
     }
 
-    /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it.
-    static let killGrace = Duration.seconds(2)
+    /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it: room for
+    /// `on_error` (5 s in the Python runner) after a timed-out tick.
+    static let killGrace = Duration.seconds(6)
     /// How long a process may take to load its code.
     static let loadTimeout = Duration.seconds(30)
 

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import WorkerHost
+
+struct FrameTests {
+    func decode(_ text: String) throws(FrameError) -> WorkerFrame {
+        try WorkerFrame.decode(Data(text.utf8))
+    }
+
+    @Test func workerFramesDecode() throws {
+        #expect(try decode(#"{"type":"ready","v":1,"runtime":"python/3.11"}"#) == .ready(version: 1, runtime: "python/3.11"))
+        #expect(try decode(#"{"type":"call","id":7,"method":"state.get","params":{"key":"k"}}"#)
+            == .call(id: 7, method: "state.get", params: ["key": "k"]))
+        #expect(try decode(#"{"type":"tick_done","n":3,"error":null}"#) == .tickDone(n: 3, failure: nil))
+        #expect(try decode(#"{"type":"log","level":"warn","message":"hi"}"#) == .log(level: "warn", message: "hi"))
+        let fatal = try decode(#"{"type":"fatal","error":{"type":"SyntaxError","message":"bad","file":"a.py","line":2}}"#)
+        #expect(fatal == .fatal(WorkerFailure(type: "SyntaxError", message: "bad", file: "a.py", line: 2)))
+    }
+
+    @Test(arguments: [
+        ("this is not json", "malformed frame (not a JSON object): this is not json"),
+        ("[1,2]", "malformed frame"),
+        (#"{"v":1}"#, "frame without a \"type\""),
+        (#"{"type":"teleport"}"#, "unknown frame type \"teleport\""),
+        (#"{"type":"call","method":"state.get"}"#, "call frame without \"id\""),
+        (#"{"type":"tick_done"}"#, "tick_done frame without \"n\""),
+    ])
+    func badFramesSayWhatIsWrong(text: String, expected: String) {
+        #expect(throws: FrameError.self) { try decode(text) }
+        do { _ = try decode(text) } catch { #expect(error.message.contains(expected), "\(error.message)") }
+    }
+
+    @Test func resultFramesCarryValuesOrErrors() {
+        let ok = HostFrame.result(id: 3, .success(["found": true]))
+        #expect(ok.jsonText() == #"{"id":3,"ok":true,"type":"result","value":{"found":true}}"#)
+        let failed = HostFrame.result(id: 4, .failure(CallError(.valueError, "too long")))
+        #expect(failed["error"] == ["type": "ValueError", "message": "too long"])
+    }
+
+    @Test func failuresDescribeThemselvesWithFileAndLine() {
+        let failure = WorkerFailure(type: "SyntaxError", message: "invalid syntax", file: "/x/bad.py", line: 2)
+        #expect(failure.description == "SyntaxError: invalid syntax (/x/bad.py, line 2)")
+    }
+}

@@ -7,7 +7,7 @@ public struct Heartbeat: TickWorker {
     public init() {}
 
     public func setup(_ ctx: WorkerContext) async throws {
-        ctx.log.info("Heartbeat started (every \(ctx.worker.interval))")
+        ctx.log.info("Heartbeat started (every \(DurationText.format(ctx.worker.interval)))")
     }
 
     public func tick(_ ctx: WorkerContext) async throws {

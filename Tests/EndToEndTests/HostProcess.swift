@@ -25,15 +25,26 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
 
     /// A temporary folder for a test's scripts, manifest and data.
     init() throws {
+        keepFolder = false
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("botyard-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         data = DataDirectory(path: directory.appendingPathComponent("data").path)
         outputFile = directory.appendingPathComponent("host-output.txt")
     }
 
+    /// A second host on the same folder and data directory (after the first one ended).
+    init(reusing other: HostProcess) throws {
+        directory = other.directory
+        data = other.data
+        outputFile = other.directory.appendingPathComponent("host-output-\(UUID().uuidString).txt")
+        keepFolder = true
+    }
+
+    private var keepFolder = false
+
     deinit {
         if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(at: directory)  // best effort cleanup
+        if !keepFolder { try? FileManager.default.removeItem(at: directory) }  // best effort cleanup
     }
 
     /// Writes a file in the test folder.
@@ -65,7 +76,7 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
     }
 
     /// Starts `botyard run` on `target` in the background and waits for its API.
-    func start(_ target: String, _ extra: [String] = []) async throws {
+    func start(_ target: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["run", target, "--data-dir", data.path, "--port", "0"] + extra
         process.currentDirectoryURL = directory
@@ -80,6 +91,13 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
     /// Everything the host printed so far.
     var output: String {
         (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Kills the host with SIGKILL, as a crash would.
+    func crash() async throws {
+        kill(process.processIdentifier, SIGKILL)
+        try await waitUntil("the host is gone") { !self.process.isRunning }
+        try? FileManager.default.removeItem(atPath: data.hostFile)  // a crashed host leaves it behind
     }
 
     /// Sends SIGINT (Ctrl-C) and waits for the exit status.

@@ -9,7 +9,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def host_binary(configuration="release"):
-    """Builds botyard (release by default) and returns its path."""
+    """Builds botyard (release by default) and returns its path; BOTYARD_BIN names a binary to use instead."""
+    if os.environ.get("BOTYARD_BIN"):
+        return os.environ["BOTYARD_BIN"]
     subprocess.run(["swift", "build", "-c", configuration, "--product", "botyard"], cwd=ROOT, check=True)
     folder = subprocess.run(
         ["swift", "build", "-c", configuration, "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True

@@ -40,7 +40,7 @@ def main():
         handle.write(SCRIPT)
     result = os.path.join(folder, "result.json")
     manifest = write_manifest(folder, {"gets": ("gets.py", "1s", [f"env: {{RESULT_FILE: {result}}}", "tick_timeout: 5m"])})
-    run_host(host_binary(os.environ.get("BENCH_BUILD", "release")), manifest, folder, 8)
+    run_host(host_binary(os.environ.get("BENCH_BUILD", "release")), manifest, folder, 20)
     with open(result) as handle:
         data = json.load(handle)
     batches = data["batches_us"]

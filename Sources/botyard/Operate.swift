@@ -120,7 +120,9 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() async throws {
-        guard let code = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        guard let code = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read \(file)")
+        }
         let reply = try await host.client().request(
             .post, "/api/workers/\(name)/deploy", body: ["code": .string(String(decoding: code, as: UTF8.self))])
         print("\(name): deployed revision \(reply["worker"]?["revision"]?.intValue ?? 0) and restarting")

@@ -47,7 +47,9 @@ struct Run: AsyncParsableCommand {
         if path.hasSuffix(".py") {
             return try LoneScript.manifest(script: path, every: every)
         }
-        guard every == nil else { throw ValidationError("--every is for a lone script; a manifest sets 'every:' per worker") }
+        guard every == nil else {
+            throw ValidationError("--every is for a lone script; a manifest sets 'every:' per worker")
+        }
         do {
             return try ManifestLoader(swiftWorkers: registry.names).load(path: path)
         } catch {

@@ -12,7 +12,9 @@ struct BadInputTests {
         let host = try HostProcess()
         try host.write("bad.py", bad)
         try host.write("steady.py", Self.steady)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               bad:
                 code: bad.py
@@ -23,7 +25,9 @@ struct BadInputTests {
                 every: 1s
             """)
         try await host.start(manifest)
-        try await host.waitUntil("bad is in error", timeout: .seconds(20)) { try await host.worker("bad")["state"] == "error" }
+        try await host.waitUntil("bad is in error", timeout: .seconds(20)) {
+            try await host.worker("bad")["state"] == "error"
+        }
         try await host.waitUntil("steady ticks") { Int(try await host.state("steady", "ticks") ?? "0") ?? 0 >= 2 }
         #expect(try await host.api(.get, "/health").status == 200)
         return (host, try await host.worker("bad"))
@@ -45,7 +49,8 @@ struct BadInputTests {
     }
 
     @Test func aGarbageFrameIsAProtocolErrorOfThatWorker() async throws {
-        let (host, status) = try await runBeside("import os\n\ndef tick(ctx):\n    os.write(3, b'this is not json\\n')\n    ctx.state.get('x')\n")
+        let (host, status) = try await runBeside(
+            "import os\n\ndef tick(ctx):\n    os.write(3, b'this is not json\\n')\n    ctx.state.get('x')\n")
         #expect(status["lastError"]?["type"] == "ProtocolError")
         #expect(status["lastError"]?["message"]?.stringValue?.contains("malformed frame") == true)
         #expect(try await host.interrupt() == 0)
@@ -59,7 +64,8 @@ struct BadInputTests {
     }
 
     @Test func aWorkerThatClosesTheSocketIsAnError() async throws {
-        let (host, status) = try await runBeside("import os, time\n\ndef tick(ctx):\n    os.close(3)\n    time.sleep(0.5)\n")
+        let (host, status) = try await runBeside(
+            "import os, time\n\ndef tick(ctx):\n    os.close(3)\n    time.sleep(0.5)\n")
         #expect(status["lastError"]?["type"] == "WorkerExited")
         #expect(try await host.interrupt() == 0)
     }
@@ -106,7 +112,9 @@ struct BadInputTests {
         #expect(run.status != 0)
         #expect(run.output.contains("field 'every'"))
         let unknown = try host.write("typo.yaml", "workers:\n  w:\n    code: steady.py\n    evry: 5s\n")
-        #expect(try await host.runToEnd(["check", unknown]).output.contains("typo.yaml:4: worker 'w', field 'evry': unknown field"))
+        #expect(
+            try await host.runToEnd(["check", unknown]).output.contains(
+                "typo.yaml:4: worker 'w', field 'evry': unknown field"))
     }
 
     @Test func checkReportsPythonSyntaxErrorsWithFileAndLine() async throws {

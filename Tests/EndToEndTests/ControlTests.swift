@@ -19,7 +19,9 @@ struct ControlTests {
         let host = try HostProcess()
         try host.write("stamping.py", Self.stamping)
         try host.write("other.py", "def tick(ctx):\n    ctx.log.info('other ticked')\n")
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               stamping:
                 code: stamping.py
@@ -70,7 +72,8 @@ struct ControlTests {
         let state = try await cli(host, ["state", "stamping"])
         #expect(state.output.contains("version = 1"), "\(state.output)")
 
-        let newCode = try host.write("v2.py", Self.stamping.replacingOccurrences(of: "\"version\", 1", with: "\"version\", 2"))
+        let newCode = try host.write(
+            "v2.py", Self.stamping.replacingOccurrences(of: "\"version\", 1", with: "\"version\", 2"))
         let deploy = try await cli(host, ["deploy", "stamping", newCode])
         #expect(deploy.status == 0, "\(deploy.output)")
         try await host.waitUntil("revision 2 runs") { try await host.state("stamping", "version") == "2" }
@@ -85,7 +88,8 @@ struct ControlTests {
         let logs = try await cli(host, ["logs", "other"])
         #expect(logs.output.contains("other ticked"))
         let detail = try await cli(host, ["status", "stamping"])
-        #expect(detail.output.contains("transitions:") && detail.output.contains("deployed revision 1"), "\(detail.output)")
+        #expect(
+            detail.output.contains("transitions:") && detail.output.contains("deployed revision 1"), "\(detail.output)")
         #expect(try await host.interrupt() == 0)
     }
 

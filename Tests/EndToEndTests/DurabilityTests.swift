@@ -7,7 +7,9 @@ import WorkerHost
 struct DurabilityTests {
     @Test func anAcknowledgedSetSurvivesAHostCrash() async throws {
         let host = try HostProcess()
-        try host.write("writer.py", """
+        try host.write(
+            "writer.py",
+            """
             def tick(ctx):
                 ctx.state.set("n", ctx.worker.tick)
                 ctx.state.set("pid", __import__("os").getpid())
@@ -31,7 +33,9 @@ struct DurabilityTests {
 
     @Test func workersSeeTheirEnvButNotTheHostsSecrets() async throws {
         let host = try HostProcess()
-        try host.write("env.py", """
+        try host.write(
+            "env.py",
+            """
             import os
 
             def tick(ctx):
@@ -39,7 +43,9 @@ struct DurabilityTests {
                 ctx.state.set("symbol", os.environ.get("SYMBOL"))
                 ctx.state.set("name", os.environ.get("BOTYARD_WORKER"))
             """)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               env:
                 code: env.py

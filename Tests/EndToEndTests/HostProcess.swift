@@ -56,7 +56,9 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
     }
 
     /// Runs `botyard` with `arguments` to completion (for `check` and one-shot runs).
-    func runToEnd(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
+    func runToEnd(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (
+        status: Int32, output: String
+    ) {
         let once = Process()
         once.executableURL = URL(fileURLWithPath: Self.binary)
         once.arguments = arguments
@@ -114,7 +116,9 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
         let port = data.readHostInfo()?.port ?? 0
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method == .get ? .GET : .POST
-        if let bearer = token ?? data.readToken() { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let bearer = token ?? data.readToken() {
+            request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+        }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))

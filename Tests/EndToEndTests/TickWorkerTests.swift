@@ -28,12 +28,28 @@ struct TickWorkerTests {
         #expect(firstTicks.count >= 1, "\(first.output)")
         #expect(firstTicks == Array(1...(firstTicks.last ?? 1)))
         #expect(secondTicks.first == (firstTicks.last ?? 0) + 1, "second run went on from the first: \(second.output)")
-        #expect(first.output.contains("counter | Worker started"))
+        #expect(first.output.contains("counter  | Worker started"))
+        let log = host.log("counter")
+        let previous = (try? String(contentsOfFile: "\(host.data.logs)/worker-counter.log.prev", encoding: .utf8)) ?? ""
+        #expect(previous.contains("Tick #1") && !log.contains("Tick #1 "), "the first run's log was rotated")
+        #expect(log.contains("INFO  counter | Tick #\(secondTicks.first ?? 0)"))
+    }
+
+    @Test func aCompiledInSwiftWorkerTicksWithTheSameServices() async throws {
+        let host = try HostProcess()
+        let manifest = try host.write("botyard.yaml", "workers:\n  beat:\n    swift: Heartbeat\n    every: 1s\n")
+        try await host.start(manifest)
+        try await host.waitUntil("two beats") { Int(try await host.state("beat", "beats") ?? "0") ?? 0 >= 2 }
+        #expect(host.log("beat").contains("beat #2"))
+        #expect(try await host.worker("beat")["code"] == "swift:Heartbeat")
+        #expect(try await host.interrupt() == 0)
     }
 
     @Test func aTickThatAlwaysRaisesStopsAfterExactlyMaxErrors() async throws {
         let host = try HostProcess()
-        try host.write("failing.py", """
+        try host.write(
+            "failing.py",
+            """
             def tick(ctx):
                 raise ValueError("boom")
 
@@ -41,7 +57,9 @@ struct TickWorkerTests {
                 ctx.state.incr("on_error_calls")
                 ctx.state.set("last_error", f"{type(error).__name__}: {error}")
             """)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               failing:
                 code: failing.py
@@ -63,12 +81,16 @@ struct TickWorkerTests {
 
     @Test func aSuccessResetsTheErrorCount() async throws {
         let host = try HostProcess()
-        try host.write("flaky.py", """
+        try host.write(
+            "flaky.py",
+            """
             def tick(ctx):
                 if ctx.worker.tick % 2 == 1:
                     raise RuntimeError(f"odd tick {ctx.worker.tick}")
             """)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               flaky:
                 code: flaky.py
@@ -86,7 +108,9 @@ struct TickWorkerTests {
 
     @Test func aSlowTickGetsTickTimeoutErrorInOnError() async throws {
         let host = try HostProcess()
-        try host.write("slow.py", """
+        try host.write(
+            "slow.py",
+            """
             import time
 
             def tick(ctx):
@@ -96,7 +120,9 @@ struct TickWorkerTests {
                 ctx.state.set("seen", type(error).__name__)
                 ctx.state.set("message", str(error))
             """)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               slow:
                 code: slow.py
@@ -118,7 +144,9 @@ struct TickWorkerTests {
     @Test func aTickBlockedInNativeCodeIsKilledAndRestartedWhileOthersTick() async throws {
         let host = try HostProcess()
         // Blocking SIGALRM stands in for a C extension that never returns to Python.
-        try host.write("stuck.py", """
+        try host.write(
+            "stuck.py",
+            """
             import os, signal
 
             def setup(ctx):
@@ -133,7 +161,9 @@ struct TickWorkerTests {
                 ctx.state.incr("good_ticks")
             """)
         try host.write("steady.py", "def tick(ctx):\n    ctx.state.incr('ticks')\n")
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               stuck:
                 code: stuck.py
@@ -164,7 +194,9 @@ struct TickWorkerTests {
 
     @Test func aProcessThatExitsReportsItsLastOutputLines() async throws {
         let host = try HostProcess()
-        try host.write("exits.py", """
+        try host.write(
+            "exits.py",
+            """
             import os
 
             def tick(ctx):
@@ -172,7 +204,9 @@ struct TickWorkerTests {
                     print(f"line {i}")
                 os._exit(3)
             """)
-        let manifest = try host.write("botyard.yaml", """
+        let manifest = try host.write(
+            "botyard.yaml",
+            """
             workers:
               exits:
                 code: exits.py

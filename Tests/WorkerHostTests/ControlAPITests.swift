@@ -84,7 +84,8 @@ struct ControlAPITests {
                 #expect(String(buffer: response.body).contains("it must be from 1s to 1h"))
             }
             try await client.execute(
-                uri: "/api/workers/alpha/interval", method: .post, headers: auth, body: ByteBuffer(string: #"{"every":"5s"}"#)
+                uri: "/api/workers/alpha/interval", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"every":"5s"}"#)
             ) { #expect($0.status == .ok) }
         }
     }
@@ -104,7 +105,8 @@ struct ControlAPITests {
         let (app, _) = try application()
         try await app.test(.router) { client in
             try await client.execute(
-                uri: "/api/workers/alpha/deploy", method: .post, headers: auth, body: ByteBuffer(string: #"{"code":"x"}"#)
+                uri: "/api/workers/alpha/deploy", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"code":"x"}"#)
             ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("compiled Swift worker"))

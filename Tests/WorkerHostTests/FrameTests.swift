@@ -9,12 +9,16 @@ struct FrameTests {
     }
 
     @Test func workerFramesDecode() throws {
-        #expect(try decode(#"{"type":"ready","v":1,"runtime":"python/3.11"}"#) == .ready(version: 1, runtime: "python/3.11"))
-        #expect(try decode(#"{"type":"call","id":7,"method":"state.get","params":{"key":"k"}}"#)
-            == .call(id: 7, method: "state.get", params: ["key": "k"]))
+        #expect(
+            try decode(#"{"type":"ready","v":1,"runtime":"python/3.11"}"#) == .ready(version: 1, runtime: "python/3.11")
+        )
+        #expect(
+            try decode(#"{"type":"call","id":7,"method":"state.get","params":{"key":"k"}}"#)
+                == .call(id: 7, method: "state.get", params: ["key": "k"]))
         #expect(try decode(#"{"type":"tick_done","n":3,"error":null}"#) == .tickDone(n: 3, failure: nil))
         #expect(try decode(#"{"type":"log","level":"warn","message":"hi"}"#) == .log(level: "warn", message: "hi"))
-        let fatal = try decode(#"{"type":"fatal","error":{"type":"SyntaxError","message":"bad","file":"a.py","line":2}}"#)
+        let fatal = try decode(
+            #"{"type":"fatal","error":{"type":"SyntaxError","message":"bad","file":"a.py","line":2}}"#)
         #expect(fatal == .fatal(WorkerFailure(type: "SyntaxError", message: "bad", file: "a.py", line: 2)))
     }
 
@@ -41,5 +45,22 @@ struct FrameTests {
     @Test func failuresDescribeThemselvesWithFileAndLine() {
         let failure = WorkerFailure(type: "SyntaxError", message: "invalid syntax", file: "/x/bad.py", line: 2)
         #expect(failure.description == "SyntaxError: invalid syntax (/x/bad.py, line 2)")
+    }
+}
+
+struct JSONValueTests {
+    @Test(arguments: [
+        JSONValue.string("quote \" backslash \\ newline \n tab \t bell \u{07} é ✓"),
+        ["b": [1, 2.5, -3e20, true, nil], "a": ["nested": "x"]],
+        .number(0.1), .number(-0), .array([]), .object([:]),
+    ])
+    func textRoundTrips(value: JSONValue) throws {
+        #expect(try JSONValue(parsing: Data(value.jsonText().utf8)) == value)
+    }
+
+    @Test func textIsCompactWithSortedKeys() {
+        #expect((["b": 1, "a": [true, nil]] as JSONValue).jsonText() == #"{"a":[true,null],"b":1}"#)
+        #expect(JSONValue.number(.nan).jsonText() == "null")
+        #expect(JSONValue.string("\u{01}").jsonText() == #""\u0001""#)
     }
 }

@@ -68,13 +68,14 @@ struct LifecycleTests {
 
     static func machine(in state: LifecycleState) throws -> LifecycleStateMachine {
         var machine = LifecycleStateMachine()
-        let path: [LifecycleStateMachine.Event] = switch state {
-        case .loading: [.start]
-        case .starting: [.start, .loaded]
-        case .running: [.start, .loaded, .setupFinished]
-        case .stopping: [.start, .loaded, .setupFinished, .stop]
-        case .stopped, .error: []
-        }
+        let path: [LifecycleStateMachine.Event] =
+            switch state {
+            case .loading: [.start]
+            case .starting: [.start, .loaded]
+            case .running: [.start, .loaded, .setupFinished]
+            case .stopping: [.start, .loaded, .setupFinished, .stop]
+            case .stopped, .error: []
+            }
         for event in path { try machine.handle(event, at: Date(), reason: "") }
         return machine
     }

@@ -26,7 +26,8 @@ struct ManifestLoaderTests {
     }
 
     @Test func aFullManifestLoads() throws {
-        let manifest = try load("""
+        let manifest = try load(
+            """
             workers:
               alpha:
                 code: a.py
@@ -51,16 +52,27 @@ struct ManifestLoaderTests {
     }
 
     @Test(arguments: [
-        ("workers:\n  w:\n    code: a.py\n    every: 500ms\n",
-         "botyard.yaml:4: worker 'w', field 'every': interval 500ms is out of range; it must be from 1s to 1h"),
-        ("workers:\n  w:\n    code: a.py\n    every: 2h\n", "botyard.yaml:4: worker 'w', field 'every': interval 2h is out of range"),
+        (
+            "workers:\n  w:\n    code: a.py\n    every: 500ms\n",
+            "botyard.yaml:4: worker 'w', field 'every': interval 500ms is out of range; it must be from 1s to 1h"
+        ),
+        (
+            "workers:\n  w:\n    code: a.py\n    every: 2h\n",
+            "botyard.yaml:4: worker 'w', field 'every': interval 2h is out of range"
+        ),
         ("workers:\n  w:\n    code: a.py\n    every: soon\n", "field 'every': 'soon' is not a duration"),
         ("workers:\n  w:\n    code: a.py\n    evry: 5s\n", "botyard.yaml:4: worker 'w', field 'evry': unknown field"),
-        ("workers:\n  w:\n    code: missing.py\n", "botyard.yaml:3: worker 'w', field 'code': no such file: missing.py"),
+        (
+            "workers:\n  w:\n    code: missing.py\n",
+            "botyard.yaml:3: worker 'w', field 'code': no such file: missing.py"
+        ),
         ("workers:\n  w:\n    every: 5s\n", "worker 'w', field 'code': missing"),
         ("workers:\n  w:\n    code: a.py\n    swift: Heartbeat\n", "field 'swift': a worker has either"),
         ("workers:\n  w:\n    swift: Nope\n", "field 'swift': no Swift worker of that name; compiled in: Heartbeat"),
-        ("workers:\n  w:\n    code: a.py\n    max_errors: 0\n", "field 'max_errors': expected a whole number from 1 to 1000"),
+        (
+            "workers:\n  w:\n    code: a.py\n    max_errors: 0\n",
+            "field 'max_errors': expected a whole number from 1 to 1000"
+        ),
         ("workers:\n  w:\n    code: a.py\n    tick_timeout: forever\n", "field 'tick_timeout'"),
         ("workers:\n  w:\n    code: a.py\n    env: [A]\n", "field 'env': expected a mapping"),
         ("workers:\n  bad name:\n    code: a.py\n", "worker 'bad name': a worker name uses letters"),

@@ -43,17 +43,21 @@ struct WorkerServicesTests {
         let services = try services()
         try await Self.echoServer().test(.live) { client in
             let base = "http://127.0.0.1:\(client.port ?? 0)"
-            let get = await call(services, "http.request", [
-                "method": "GET", "url": .string(base + "/echo"), "params": ["symbol": "BTCUSDT"],
-                "headers": ["X-Trace": "abc"],
-            ])
+            let get = await call(
+                services, "http.request",
+                [
+                    "method": "GET", "url": .string(base + "/echo"), "params": ["symbol": "BTCUSDT"],
+                    "headers": ["X-Trace": "abc"],
+                ])
             let got = try get.get()
             #expect(got["status"] == 200)
             #expect(got["text"] == "GET BTCUSDT abc")
-            let post = await call(services, "http.request", [
-                "method": "POST", "url": .string(base + "/echo"), "headers": ["Content-Type": "application/json"],
-                "body": #"{"qty":1}"#,
-            ])
+            let post = await call(
+                services, "http.request",
+                [
+                    "method": "POST", "url": .string(base + "/echo"), "headers": ["Content-Type": "application/json"],
+                    "body": #"{"qty":1}"#,
+                ])
             let posted = try post.get()
             #expect(posted["text"] == #"POST application/json {"qty":1}"#)
             #expect(posted["headers"]?["content-length"] != nil)
@@ -79,7 +83,9 @@ struct WorkerServicesTests {
             Issue.record("expected a failure"); return
         }
         #expect(bad == CallError(.valueError, "'ftp://example.com/x' is not an http(s) URL"))
-        guard case .failure(let refused) = await call(services, "http.request", ["url": "http://127.0.0.1:1/x?token=secret"])
+        guard
+            case .failure(let refused) = await call(
+                services, "http.request", ["url": "http://127.0.0.1:1/x?token=secret"])
         else { Issue.record("expected a failure"); return }
         #expect(refused.kind == .connection)
         #expect(!refused.message.contains("secret"), "query strings (which may hold tokens) stay out of errors")
@@ -88,15 +94,17 @@ struct WorkerServicesTests {
     @Test func stateCallsCheckTheirLimits() async throws {
         let services = try services()
         let longKey = String(repeating: "k", count: 257)
-        #expect(await call(services, "state.set", ["key": .string(longKey), "json": "1"])
-            == .failure(CallError(.valueError, "state key is 257 bytes; the limit is 256")))
+        #expect(
+            await call(services, "state.set", ["key": .string(longKey), "json": "1"])
+                == .failure(CallError(.valueError, "state key is 257 bytes; the limit is 256")))
         let big = "\"" + String(repeating: "x", count: 1 << 20) + "\""
         guard case .failure(let tooBig) = await call(services, "state.set", ["key": "k", "json": .string(big)]) else {
             Issue.record("expected a failure"); return
         }
         #expect(tooBig.kind == .valueError && tooBig.message.contains("the limit is 1 MiB"))
-        #expect(await call(services, "state.set", ["key": "k", "json": "{oops"])
-            == .failure(CallError(.valueError, "state value for 'k' is not valid JSON")))
+        #expect(
+            await call(services, "state.set", ["key": "k", "json": "{oops"])
+                == .failure(CallError(.valueError, "state value for 'k' is not valid JSON")))
         #expect(await call(services, "state.incr", ["key": "n", "by": 2]) == .success("2"))
         #expect(await call(services, "state.get", ["key": "n"]) == .success(["found": true, "json": "2"]))
         #expect(await call(services, "nope", [:]) == .failure(CallError(.unknownCall, "unknown ctx call 'nope'")))

@@ -108,7 +108,8 @@ public struct ControlAPI: Sendable {
     private func deploy(_ request: Request, _ context: BasicRequestContext) async throws -> Accepted {
         let runner = try runner(context)
         guard !runner.status.code.hasPrefix("swift:") else {
-            throw HTTPError(.badRequest, message: "'\(runner.name)' is a compiled Swift worker; deploy takes Python code")
+            throw HTTPError(
+                .badRequest, message: "'\(runner.name)' is a compiled Swift worker; deploy takes Python code")
         }
         let body = try await request.decode(as: DeployBody.self, context: context)
         let revision = try data.storeRevision(worker: runner.name, code: body.code)

@@ -14,7 +14,8 @@ public struct ControlClient: Sendable {
     /// - Throws: `ClientError` when there is no admin token (no host has run with this data directory).
     public init(data: DataDirectory, port: Int?, client: HTTPClient = .shared) throws(ClientError) {
         guard let token = data.readToken() else {
-            throw ClientError(message: "no admin token in \(data.tokenFile); is a host running with --data-dir \(data.path)?")
+            throw ClientError(
+                message: "no admin token in \(data.tokenFile); is a host running with --data-dir \(data.path)?")
         }
         let resolved = port ?? data.readHostInfo()?.port ?? 8700
         self.baseURL = "http://127.0.0.1:\(resolved)"
@@ -29,7 +30,8 @@ public struct ControlClient: Sendable {
 
     /// Sends a request and returns the JSON reply.
     /// - Throws: `ClientError` with the API's message, or one saying no host answered.
-    public func request(_ method: Method, _ path: String, body: JSONValue? = nil) async throws(ClientError) -> JSONValue {
+    public func request(_ method: Method, _ path: String, body: JSONValue? = nil) async throws(ClientError) -> JSONValue
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method == .get ? .GET : .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -44,7 +46,8 @@ public struct ControlClient: Sendable {
             status = Int(response.status.code)
             data = try await response.body.collect(upTo: 16 * 1024 * 1024)
         } catch {
-            throw ClientError(message: "no host answered at \(baseURL) (\(error)); start one with `botyard run botyard.yaml`")
+            throw ClientError(
+                message: "no host answered at \(baseURL) (\(error)); start one with `botyard run botyard.yaml`")
         }
         let reply = (try? JSONValue(parsing: Data(data.readableBytesView))) ?? .string(String(buffer: data))
         guard (200..<300).contains(status) else {

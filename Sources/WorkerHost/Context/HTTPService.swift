@@ -65,7 +65,8 @@ public struct HTTPService: Sendable {
             throw CallError(.valueError, "'\(request.url)' is not an http(s) URL")
         }
         if !request.query.isEmpty {
-            components.queryItems = (components.queryItems ?? []) + request.query.map { URLQueryItem(name: $0, value: $1) }
+            components.queryItems =
+                (components.queryItems ?? []) + request.query.map { URLQueryItem(name: $0, value: $1) }
         }
         guard let url = components.url else { throw CallError(.valueError, "'\(request.url)' is not a valid URL") }
         var outgoing = HTTPClientRequest(url: url.absoluteString)

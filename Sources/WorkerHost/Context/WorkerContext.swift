@@ -1,4 +1,5 @@
 import Foundation
+
 /// What a compiled-in Swift worker gets as `ctx`: the same services a Python worker has.
 public struct WorkerContext: Sendable {
     /// The worker's name, tick number and interval.

@@ -21,7 +21,9 @@ public final class WorkerServices: Sendable {
     ///   - method: the call's name, e.g. `state.get`.
     ///   - params: its arguments.
     ///   - deadline: when the worker's tick (or setup) runs out of time.
-    func handle(method: String, params: JSONValue, deadline: ContinuousClock.Instant) async -> Result<JSONValue, CallError> {
+    func handle(method: String, params: JSONValue, deadline: ContinuousClock.Instant) async -> Result<
+        JSONValue, CallError
+    > {
         do {
             switch method {
             case "state.get", "state.set", "state.delete", "state.keys", "state.incr":
@@ -40,9 +42,19 @@ public final class WorkerServices: Sendable {
         }
     }
 
+    /// Answers a call at once, without I/O, when it can: a `state.get` whose value is cached.
+    /// - Returns: the answer, or `nil` when the call must go through `handle`.
+    func answerImmediately(method: String, params: JSONValue) -> JSONValue? {
+        guard method == "state.get", let key = params["key"]?.stringValue, key.utf8.count <= StateLimits.maxKeyBytes,
+            !key.isEmpty, let cached = store.cachedValue(worker: worker, key: key)
+        else { return nil }
+        return ["found": .bool(cached != nil), "json": cached.map(JSONValue.string) ?? .null]
+    }
+
     private func state(_ method: String, _ params: JSONValue) async throws -> JSONValue {
         if method == "state.keys" {
-            return .array(try await store.keys(worker: worker, prefix: params["prefix"]?.stringValue ?? "").map { .string($0) })
+            return .array(
+                try await store.keys(worker: worker, prefix: params["prefix"]?.stringValue ?? "").map { .string($0) })
         }
         let key = try Self.string(params, "key")
         try StateLimits.check(key: key)
@@ -67,11 +79,14 @@ public final class WorkerServices: Sendable {
     }
 
     private func httpRequest(_ params: JSONValue, deadline: ContinuousClock.Instant) async throws -> JSONValue {
-        var request = HTTPService.Request(method: params["method"]?.stringValue ?? "GET", url: try Self.string(params, "url"))
+        var request = HTTPService.Request(
+            method: params["method"]?.stringValue ?? "GET", url: try Self.string(params, "url"))
         request.query = Self.pairs(params["params"])
         request.headers = Self.pairs(params["headers"])
         request.body = params["body"]?.stringValue
-        if let seconds = params["timeout"]?.numberValue, seconds > 0 { request.timeout = .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = params["timeout"]?.numberValue, seconds > 0 {
+            request.timeout = .milliseconds(Int64(seconds * 1000))
+        }
         let response = try await http.perform(request, deadline: deadline)
         return [
             "status": .number(Double(response.status)),

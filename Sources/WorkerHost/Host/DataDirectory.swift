@@ -28,7 +28,9 @@ public struct DataDirectory: Sendable {
         if let existing = readToken() { return existing }
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
         else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tokenFile]) }
         return token
     }
@@ -78,7 +80,8 @@ public struct DataDirectory: Sendable {
         }
         guard let number = numbers.max() else { return nil }
         let file = "\(folder)/rev-\(number).py"
-        let modified = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
+        let modified =
+            (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
         return (number, file, modified ?? .distantPast)
     }
 }

@@ -38,24 +38,33 @@ public enum BotyardHost {
         let data = configuration.data
         try data.prepare()
         let token = try data.adminToken()
-        let store = try SQLiteStateStore(path: data.stateDatabase)
+        let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        let console: Console? = configuration.echo ? Console(width: configuration.manifest.workers.map(\.name.count).max() ?? 8) : nil
-        let supervisor = Supervisor(runners: configuration.manifest.workers.map { spec in
-            makeRunner(spec, configuration, store: store, http: HTTPService(client: httpClient), console: console, logger: logger)
-        })
+        let console: Console? =
+            configuration.echo
+            ? Console(width: max(8, configuration.manifest.workers.map(\.name.count).max() ?? 0)) : nil
+        let supervisor = Supervisor(
+            runners: configuration.manifest.workers.map { spec in
+                makeRunner(
+                    spec, configuration, store: store, http: HTTPService(client: httpClient), console: console,
+                    logger: logger)
+            })
         let api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         let app = Application(
             router: api.router(token: token),
-            configuration: .init(address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
+            configuration: .init(
+                address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 try? data.writeHostInfo(.init(port: port, pid: getpid()))  // the CLI falls back to --port
-                console?.print(host: "botyard: control API on http://\(configuration.hostname):\(port) (token in \(data.tokenFile))")
+                console?.print(
+                    host:
+                        "botyard: control API on http://\(configuration.hostname):\(port) (token in \(data.tokenFile))")
             },
             logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await runGroup(group, for: configuration.runFor)
         } catch {

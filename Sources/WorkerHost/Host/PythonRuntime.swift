@@ -33,7 +33,8 @@ public struct PythonRuntime: Sendable {
         environment["PYTHONPATH"] = [sdkPath, spec.environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
         environment["PYTHONUNBUFFERED"] = "1"
         environment["BOTYARD_WORKER"] = spec.name
-        return PythonBackend.Launch(executable: executable, arguments: ["-u", "-m", "botyard.runner"], environment: environment)
+        return PythonBackend.Launch(
+            executable: executable, arguments: ["-u", "-m", "botyard.runner"], environment: environment)
     }
 
     /// Checks a script without running it: Python syntax, and a top-level `tick` function.

@@ -13,6 +13,8 @@ final class WorkerConnection: Sendable {
         case frame(ByteBuffer)
         case protocolError(String)
         case closed
+        /// The deadline of the wait numbered so passed (see `withDeadline`).
+        case deadline(Int)
     }
 
     let process: ChildProcess
@@ -32,7 +34,7 @@ final class WorkerConnection: Sendable {
     /// - Throws: `SpawnError`, or a NIO error when a channel cannot be set up (the process is then killed).
     static func start(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        log: WorkerLog, group: any EventLoopGroup
+        log: WorkerLog, group: any EventLoopGroup, answer: @escaping FrameHandler.Answer
     ) async throws -> WorkerConnection {
         let process = try ChildProcess.spawn(
             executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
@@ -41,7 +43,7 @@ final class WorkerConnection: Sendable {
             let control = try await ClientBootstrap(group: group).withConnectedSocket(process.controlFD) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(FrameHandler(mailbox: mailbox))
+                    try channel.pipeline.syncOperations.addHandler(FrameHandler(mailbox: mailbox, answer: answer))
                     return channel
                 }
             }
@@ -56,7 +58,9 @@ final class WorkerConnection: Sendable {
             return WorkerConnection(process: process, mailbox: mailbox, control: control, output: output)
         } catch {
             process.signalGroup(SIGKILL)
-            _ = process.reapBlocking(within: .seconds(1))
+            for _ in 0..<100 where process.reap() == nil {
+                try? await Task.sleep(for: .milliseconds(10))  // reap the killed child; cancellation only ends the wait
+            }
             throw error
         }
     }
@@ -66,13 +70,43 @@ final class WorkerConnection: Sendable {
         await mailbox.next(until: deadline)
     }
 
-    /// Sends one frame.
-    /// - Throws: when the socket is closed.
-    func send(_ frame: JSONValue) async throws {
-        var buffer = control.allocator.buffer(capacity: 256)
+    /// Runs `body` with one timer for `deadline`: when it passes, `.deadline(id)` arrives in the mailbox.
+    ///
+    /// One timer for a whole exchange (a tick and all its calls) keeps each call's wait to a plain resume.
+    func withDeadline<T: Sendable>(
+        _ deadline: ContinuousClock.Instant, _ body: (_ id: Int) async -> T
+    ) async -> T {
+        let id = deadlines.withLock { count in
+            count += 1
+            return count
+        }
+        let timer = control.eventLoop.scheduleTask(
+            in: .nanoseconds(ContinuousClock.now.duration(to: deadline).nanoseconds)
+        ) {
+            [mailbox] in mailbox.post(.deadline(id))
+        }
+        defer { timer.cancel() }
+        return await body(id)
+    }
+
+    /// The next inbound event, waiting without a timer of its own (see `withDeadline`).
+    func next() async -> Inbound {
+        await mailbox.next(until: nil) ?? .closed
+    }
+
+    private let deadlines = Mutex(0)
+
+    /// Sends one frame. Writes are queued in order on the channel; a failed write shows up as `.closed`.
+    func send(_ frame: JSONValue) {
+        control.writeAndFlush(Self.encode(frame, allocator: control.allocator), promise: nil)
+    }
+
+    /// A frame as the bytes on the wire: compact JSON and a newline.
+    static func encode(_ frame: JSONValue, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256)
         buffer.writeString(frame.jsonText())
         buffer.writeInteger(UInt8(ascii: "\n"))
-        try await control.writeAndFlush(buffer)
+        return buffer
     }
 
     /// The exit status, once the process has ended and been reaped.
@@ -126,31 +160,31 @@ final class WorkerConnection: Sendable {
     }
 }
 
-extension ChildProcess {
-    /// Polls for the process's end without an event loop (used only on setup failure).
-    func reapBlocking(within timeout: Duration) -> ExitStatus? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = reap() { return status }
-            usleep(5000)
-        }
-        return nil
-    }
-}
-
-/// Forwards decoded frames, protocol errors and the close of the socket to a mailbox.
-private final class FrameHandler: ChannelInboundHandler {
+/// Forwards decoded frames, protocol errors and the close of the socket to a mailbox; a frame that can be
+/// answered at once (a cached `state.get`) is answered on the event loop, saving two thread hops.
+final class FrameHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    /// Answers a frame at once, or returns `nil` to pass it to the mailbox. Runs on the event loop: no I/O.
+    typealias Answer = @Sendable (ByteBuffer, ByteBufferAllocator) -> ByteBuffer?
+
     private let mailbox: Mailbox<WorkerConnection.Inbound>
+    private let answer: Answer
     private var failed = false
 
-    init(mailbox: Mailbox<WorkerConnection.Inbound>) {
+    init(mailbox: Mailbox<WorkerConnection.Inbound>, answer: @escaping Answer) {
         self.mailbox = mailbox
+        self.answer = answer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        mailbox.post(.frame(unwrapInboundIn(data)))
+        let frame = unwrapInboundIn(data)
+        if let reply = answer(frame, context.channel.allocator) {
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+        } else {
+            mailbox.post(.frame(frame))
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -127,6 +127,7 @@ enum HostFrame {
         [
             "type": "tick", "n": .number(Double(request.number)),
             "scheduled_at": .number(request.scheduledAt.timeIntervalSince1970),
+            "sent_at": .number(Date().timeIntervalSince1970),
             "interval": .number(request.interval.seconds), "timeout": .number(request.timeout.seconds),
         ]
     }

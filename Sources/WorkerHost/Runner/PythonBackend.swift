@@ -35,7 +35,14 @@ final class PythonBackend: WorkerBackend {
         do {
             connection = try await WorkerConnection.start(
                 executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-                workingDirectory: spec.workingDirectory, log: services.log, group: group)
+                workingDirectory: spec.workingDirectory, log: services.log, group: group,
+                answer: { [services] frame, allocator in
+                    guard
+                        case .call(let id, let method, let params)? = try? WorkerFrame.decode(frame.readableBytesView),
+                        let value = services.answerImmediately(method: method, params: params)
+                    else { return nil }
+                    return WorkerConnection.encode(HostFrame.result(id: id, .success(value)), allocator: allocator)
+                })
         } catch {
             throw StartFailure(phase: .load, failure: WorkerFailure(type: "SpawnError", message: "\(error)"))
         }
@@ -54,8 +61,11 @@ final class PythonBackend: WorkerBackend {
             return
         case .frame(.ready(let version, _)):
             await connection.terminate()
-            throw StartFailure(phase: .load, failure: WorkerFailure(
-                type: "ProtocolError", message: "worker speaks protocol v\(version); the host speaks v\(WorkerProtocol.version)"))
+            throw StartFailure(
+                phase: .load,
+                failure: WorkerFailure(
+                    type: "ProtocolError",
+                    message: "worker speaks protocol v\(version); the host speaks v\(WorkerProtocol.version)"))
         case .frame(.fatal(let failure)):
             await connection.terminate()
             throw StartFailure(phase: .load, failure: failure)
@@ -101,7 +111,7 @@ final class PythonBackend: WorkerBackend {
 
     func stop() async {
         guard let connection = current.withLock({ $0 }) else { return }
-        try? await connection.send(HostFrame.shutdown)  // it may already be gone
+        connection.send(HostFrame.shutdown)  // it may already be gone: a failed write is harmless here
         if await connection.waitForExit(within: .seconds(2)) == nil {
             services.log.write(level: .warn, "did not exit within 2s of the shutdown frame; sending SIGTERM")
         }
@@ -119,24 +129,24 @@ final class PythonBackend: WorkerBackend {
 
     /// Sends `frame` and serves the worker's ctx calls and log lines until it answers, closes, breaks the
     /// protocol, or `timeout` passes.
-    private func exchange(_ connection: WorkerConnection, send frame: JSONValue, within timeout: Duration) async -> Reply {
+    private func exchange(_ connection: WorkerConnection, send frame: JSONValue, within timeout: Duration) async
+        -> Reply
+    {
         let deadline = ContinuousClock.now + timeout
-        do {
-            try await connection.send(frame)
-        } catch {
-            return .closed
-        }
-        while true {
-            guard let event = await connection.next(until: deadline) else { return .timedOut }
-            switch event {
-            case .closed: return .closed
-            case .protocolError(let message): return .broken(message)
-            case .frame(let buffer):
-                let decoded: WorkerFrame
-                do throws(FrameError) { decoded = try WorkerFrame.decode(buffer.readableBytesView) } catch {
-                    return .broken(error.message)
+        return await connection.withDeadline(deadline) { timer in
+            connection.send(frame)
+            while true {
+                switch await connection.next() {
+                case .closed: return .closed
+                case .protocolError(let message): return .broken(message)
+                case .deadline(let id): if id == timer { return .timedOut }
+                case .frame(let buffer):
+                    let decoded: WorkerFrame
+                    do throws(FrameError) { decoded = try WorkerFrame.decode(buffer.readableBytesView) } catch {
+                        return .broken(error.message)
+                    }
+                    if let reply = await serve(decoded, connection, deadline: deadline) { return reply }
                 }
-                if let reply = await serve(decoded, connection, deadline: deadline) { return reply }
             }
         }
     }
@@ -148,11 +158,7 @@ final class PythonBackend: WorkerBackend {
         switch frame {
         case .call(let id, let method, let params):
             let result = await services.handle(method: method, params: params, deadline: deadline)
-            do {
-                try await connection.send(HostFrame.result(id: id, result))
-            } catch {
-                return .closed
-            }
+            connection.send(HostFrame.result(id: id, result))
             return nil
         case .log(let level, let message):
             services.log.write(level: LogLevel(name: level) ?? .info, message)
@@ -163,11 +169,13 @@ final class PythonBackend: WorkerBackend {
     }
 
     /// Turns an unexpected reply into a failure, ending the process and collecting its last output.
-    private func failure(of reply: Reply, _ connection: WorkerConnection, doing activity: String) async -> WorkerFailure {
+    private func failure(of reply: Reply, _ connection: WorkerConnection, doing activity: String) async -> WorkerFailure
+    {
         switch reply {
         case .broken(let message):
             await connection.terminate()
-            return WorkerFailure(type: "ProtocolError", message: "bad frame from the worker during \(activity): \(message)")
+            return WorkerFailure(
+                type: "ProtocolError", message: "bad frame from the worker during \(activity): \(message)")
         case .frame(let frame):
             await connection.terminate()
             return WorkerFailure(type: "ProtocolError", message: "unexpected frame during \(activity): \(frame)")

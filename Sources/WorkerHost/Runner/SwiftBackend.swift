@@ -15,7 +15,9 @@ final class SwiftBackend: WorkerBackend {
 
     func start() async throws(StartFailure) {
         guard let worker = make() else {
-            throw StartFailure(phase: .load, failure: WorkerFailure(type: "LookupError", message: "no Swift worker named \(spec.name)"))
+            throw StartFailure(
+                phase: .load, failure: WorkerFailure(type: "LookupError", message: "no Swift worker named \(spec.name)")
+            )
         }
         instance.withLock { $0 = worker }
         let ctx = context(tick: 0, timeout: spec.tickTimeout)
@@ -70,7 +72,8 @@ final class SwiftBackend: WorkerBackend {
 
     private static func failure(_ error: any Error) -> WorkerFailure {
         if let timeout = error as? TickTimeoutError {
-            return WorkerFailure(type: "TickTimeoutError", message: "tick did not finish within \(DurationText.format(timeout.timeout))")
+            return WorkerFailure(
+                type: "TickTimeoutError", message: "tick did not finish within \(DurationText.format(timeout.timeout))")
         }
         return WorkerFailure(type: String(describing: type(of: error)), message: "\(error)")
     }

@@ -31,7 +31,8 @@ public final class SQLiteStateStore: StateStore {
 
     public func get(worker: String, key: String) async throws -> String? {
         try await database.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM state WHERE worker = ? AND key = ?", arguments: [worker, key])
+            try String.fetchOne(
+                db, sql: "SELECT value FROM state WHERE worker = ? AND key = ?", arguments: [worker, key])
         }
     }
 

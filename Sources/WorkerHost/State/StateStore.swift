@@ -21,6 +21,13 @@ public protocol StateStore: Sendable {
     func increment(worker: String, key: String, by amount: StateNumber) async throws -> String
     /// Every key and value of `worker`, sorted by key.
     func entries(worker: String) async throws -> [(key: String, json: String)]
+    /// The value of `key` if the store can answer at once without I/O: `.some(nil)` for a key known to be
+    /// missing, `nil` when it does not know.
+    func cachedValue(worker: String, key: String) -> String??
+}
+
+extension StateStore {
+    public func cachedValue(worker: String, key: String) -> String?? { nil }
 }
 
 /// The limits of `ctx.state`, checked by the host whatever the worker's language.
@@ -97,7 +104,8 @@ public enum StateNumber: Sendable, Equatable {
     public var json: String {
         switch self {
         case .integer(let value): String(value)
-        case .real(let value): value.rounded() == value && abs(value) < 1e15 ? String(format: "%.1f", value) : "\(value)"
+        case .real(let value):
+            value.rounded() == value && abs(value) < 1e15 ? String(format: "%.1f", value) : "\(value)"
         }
     }
 }

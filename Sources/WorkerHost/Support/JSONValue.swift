@@ -89,12 +89,62 @@ extension JSONValue {
         self = try JSONDecoder().decode(JSONValue.self, from: Data(text))
     }
 
-    /// The compact JSON text of this value.
+    /// The compact JSON text of this value, with object keys sorted.
     public func jsonText() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }  // cannot fail: every case encodes
-        return String(decoding: data, as: UTF8.self)
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    /// Appends the compact JSON text; hand-written because frames are encoded on every ctx call.
+    private func write(to text: inout String) {
+        switch self {
+        case .null: text += "null"
+        case .bool(let value): text += value ? "true" : "false"
+        case .number(let value): text += Self.format(value)
+        case .string(let value): Self.quote(value, into: &text)
+        case .array(let values):
+            text += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += "," }
+                value.write(to: &text)
+            }
+            text += "]"
+        case .object(let members):
+            text += "{"
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { text += "," }
+                Self.quote(key, into: &text)
+                text += ":"
+                members[key, default: .null].write(to: &text)
+            }
+            text += "}"
+        }
+    }
+
+    private static func format(_ number: Double) -> String {
+        guard number.isFinite else { return "null" }  // JSON has no NaN or infinity
+        if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
+        return "\(number)"
+    }
+
+    private static func quote(_ string: String, into text: inout String) {
+        text += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20:
+                text +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
     }
 }
 

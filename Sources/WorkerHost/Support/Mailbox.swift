@@ -1,8 +1,11 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A many-producer, one-consumer queue whose consumer waits with a deadline.
 ///
 /// Producers may be event-loop callbacks; `post` never blocks. Only one task may call `next(until:)` at a time.
+/// Deadlines are timers on an event loop: precise (epoll's own timeout) and cheap to cancel.
 final class Mailbox<Event: Sendable>: Sendable {
     private struct State {
         var buffer: [Event] = []
@@ -12,6 +15,12 @@ final class Mailbox<Event: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let timers: any EventLoop
+
+    /// A mailbox whose deadlines run on `timers`.
+    init(timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+        self.timers = timers
+    }
 
     /// Adds an event, waking the consumer if it waits.
     func post(_ event: Event) {
@@ -34,20 +43,16 @@ final class Mailbox<Event: Sendable>: Sendable {
             state.waitID += 1
             return state.waitID
         }
-        return await withTaskGroup(of: Void.self) { group in
-            if let deadline {
-                group.addTask {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    self.expire(id)
-                }
-            }
-            let event = await withTaskCancellationHandler {
-                await withCheckedContinuation { continuation in install(continuation, id: id) }
-            } onCancel: {
+        let timer = deadline.map { deadline in
+            timers.scheduleTask(in: .nanoseconds(ContinuousClock.now.duration(to: deadline).nanoseconds)) {
                 self.expire(id)
             }
-            group.cancelAll()
-            return event
+        }
+        defer { timer?.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in install(continuation, id: id) }
+        } onCancel: {
+            self.expire(id)
         }
     }
 

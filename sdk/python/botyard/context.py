@@ -158,6 +158,7 @@ class WorkerInfo:
         self.tick = 0
         self.interval = interval
         self.scheduled_at = None
+        self.sent_at = None  # when the host sent the tick (Unix time): lateness = host part + delivery
 
     def __repr__(self):
         return f"<Worker {self.name} tick={self.tick} interval={self.interval}s>"

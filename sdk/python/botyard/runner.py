@@ -159,6 +159,7 @@ class Runner:
         self.ctx.worker.tick = n
         self.ctx.worker.interval = frame.get("interval", self.ctx.worker.interval)
         self.ctx.worker.scheduled_at = frame.get("scheduled_at")
+        self.ctx.worker.sent_at = frame.get("sent_at")
         error = self.run_guarded(self.module.tick, timeout, f"tick {n} exceeded its {timeout:g}s timeout")
         if error is not None:
             self.on_error(error)

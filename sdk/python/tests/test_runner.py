@@ -193,3 +193,29 @@ def test_the_runner_exits_when_the_host_goes_away(host):
     fake.start()
     fake.close()
     assert fake.process.returncode == 0
+
+
+def test_an_exception_in_on_error_is_logged_not_fatal(host):
+    fake = host("""
+        def tick(ctx):
+            raise ValueError("first")
+        def on_error(ctx, error):
+            raise RuntimeError("second")
+    """)
+    fake.start()
+    fake.send({"type": "tick", "n": 1, "timeout": 5})
+    done = fake.until("tick_done")
+    assert done["error"]["type"] == "ValueError"
+    assert fake.logs == [("error", "on_error raised RuntimeError: second")]
+    fake.send({"type": "tick", "n": 2, "timeout": 5})
+    assert fake.until("tick_done")["n"] == 2
+
+
+def test_print_goes_to_the_output_pipe(host):
+    fake = host("def tick(ctx):\n    print('hello from the strategy')\n")
+    fake.start()
+    fake.send({"type": "tick", "n": 1, "timeout": 5})
+    fake.until("tick_done")
+    fake.send({"type": "shutdown"})
+    fake.close()
+    assert b"hello from the strategy" in fake.process.stdout.read()

@@ -31,7 +31,7 @@ struct TickWorkerTests {
         #expect(first.output.contains("counter  | Worker started"))
         let log = host.log("counter")
         let previous = (try? String(contentsOfFile: "\(host.data.logs)/worker-counter.log.prev", encoding: .utf8)) ?? ""
-        #expect(previous.contains("Tick #1") && !log.contains("Tick #1 "), "the first run's log was rotated")
+        #expect(previous.contains("| Tick #1\n") && !log.contains("| Tick #1\n"), "the first run's log was rotated")
         #expect(log.contains("INFO  counter | Tick #\(secondTicks.first ?? 0)"))
     }
 

@@ -224,6 +224,27 @@ struct TickWorkerTests {
         #expect(try await host.interrupt() == 0)
     }
 
+    @Test func aFloodOfLogLinesIsKeptWholeWithBackpressure() async throws {
+        let host = try HostProcess()
+        try host.write("chatty.py", """
+            def tick(ctx):
+                if ctx.worker.tick == 1:
+                    for i in range(20000):
+                        ctx.log.info(f"line {i}")
+                ctx.state.set("done", ctx.worker.tick)
+            """)
+        let manifest = try host.write("botyard.yaml", "workers:\n  chatty:\n    code: chatty.py\n    every: 1s\n")
+        try await host.start(manifest)
+        try await host.waitUntil("two ticks", timeout: .seconds(60)) {
+            Int(try await host.state("chatty", "done") ?? "0") ?? 0 >= 2
+        }
+        let lines = host.log("chatty").split(separator: "\n").filter { $0.contains("| line ") }
+        #expect(lines.count == 20000)
+        #expect(lines.last?.hasSuffix("line 19999") == true)
+        #expect(try await host.worker("chatty")["consecutiveErrors"]?.intValue == 0)
+        #expect(try await host.interrupt() == 0)
+    }
+
     static func ticks(in output: String) -> [Int] {
         output.split(separator: "\n").compactMap { line in
             guard let range = line.range(of: "Tick #") else { return nil }

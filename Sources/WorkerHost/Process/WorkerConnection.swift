@@ -19,13 +19,17 @@ final class WorkerConnection: Sendable {
 
     let process: ChildProcess
     private let mailbox: Mailbox<Inbound>
+    private let gate: ReadGate
     private let control: any Channel
     private let output: any Channel
     private let exit = Mutex<ExitStatus?>(nil)
 
-    private init(process: ChildProcess, mailbox: Mailbox<Inbound>, control: any Channel, output: any Channel) {
+    private init(
+        process: ChildProcess, mailbox: Mailbox<Inbound>, gate: ReadGate, control: any Channel, output: any Channel
+    ) {
         self.process = process
         self.mailbox = mailbox
+        self.gate = gate
         self.control = control
         self.output = output
     }
@@ -39,11 +43,13 @@ final class WorkerConnection: Sendable {
         let process = try ChildProcess.spawn(
             executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
         let mailbox = Mailbox<Inbound>()
+        let gate = ReadGate()
         do {
             let control = try await ClientBootstrap(group: group).withConnectedSocket(process.controlFD) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(FrameHandler(mailbox: mailbox, answer: answer))
+                    try channel.pipeline.syncOperations.addHandler(
+                        FrameHandler(mailbox: mailbox, gate: gate, answer: answer))
                     return channel
                 }
             }
@@ -55,7 +61,7 @@ final class WorkerConnection: Sendable {
                     return channel
                 }
             }
-            return WorkerConnection(process: process, mailbox: mailbox, control: control, output: output)
+            return WorkerConnection(process: process, mailbox: mailbox, gate: gate, control: control, output: output)
         } catch {
             process.signalGroup(SIGKILL)
             for _ in 0..<100 where process.reap() == nil {
@@ -91,7 +97,11 @@ final class WorkerConnection: Sendable {
 
     /// The next inbound event, waiting without a timer of its own (see `withDeadline`).
     func next() async -> Inbound {
-        await mailbox.next(until: nil) ?? .closed
+        let event = await mailbox.next(until: nil) ?? .closed
+        if mailbox.depth < ReadGate.lowWater, gate.reopen() {
+            control.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }  // closed: nothing to read
+        }
+        return event
     }
 
     private let deadlines = Mutex(0)
@@ -169,11 +179,13 @@ final class FrameHandler: ChannelInboundHandler {
     typealias Answer = @Sendable (ByteBuffer, ByteBufferAllocator) -> ByteBuffer?
 
     private let mailbox: Mailbox<WorkerConnection.Inbound>
+    private let gate: ReadGate
     private let answer: Answer
     private var failed = false
 
-    init(mailbox: Mailbox<WorkerConnection.Inbound>, answer: @escaping Answer) {
+    init(mailbox: Mailbox<WorkerConnection.Inbound>, gate: ReadGate, answer: @escaping Answer) {
         self.mailbox = mailbox
+        self.gate = gate
         self.answer = answer
     }
 
@@ -184,6 +196,10 @@ final class FrameHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         } else {
             mailbox.post(.frame(frame))
+            if mailbox.depth > ReadGate.highWater, gate.close() {
+                // Fails only on a closed channel, which reads nothing anyway.
+                try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+            }
         }
     }
 
@@ -244,5 +260,29 @@ private final class OutputHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Backpressure for a worker that sends frames faster than the host handles them: reading stops above
+/// `highWater` queued frames (the worker then blocks in its own write) and resumes below `lowWater`.
+final class ReadGate: Sendable {
+    static let highWater = 1000
+    static let lowWater = 100
+    private let closed = Mutex(false)
+
+    /// Marks reading as stopped. - Returns: whether it was open.
+    func close() -> Bool {
+        closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+    }
+
+    /// Marks reading as resumed. - Returns: whether it was stopped.
+    func reopen() -> Bool {
+        closed.withLock { closed in
+            defer { closed = false }
+            return closed
+        }
     }
 }

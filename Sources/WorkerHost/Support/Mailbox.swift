@@ -22,6 +22,11 @@ final class Mailbox<Event: Sendable>: Sendable {
         self.timers = timers
     }
 
+    /// Events posted and not yet taken.
+    var depth: Int {
+        state.withLock { $0.buffer.count - $0.head }
+    }
+
     /// Adds an event, waking the consumer if it waits.
     func post(_ event: Event) {
         let waiter: CheckedContinuation<Event?, Never>? = state.withLock { state in

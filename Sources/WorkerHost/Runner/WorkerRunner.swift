@@ -20,6 +20,7 @@ final class WorkerRunner: Sendable {
 
     enum Event: Sendable {
         case command(Command)
+        case started(generation: Int, any WorkerBackend, Result<Void, StartFailure>, restart: Bool)
         case tickFinished(generation: Int, TickOutcome)
     }
 
@@ -82,23 +83,27 @@ final class WorkerRunner: Sendable {
             if loop.backend != nil, !loop.ticking { beginTick(&loop, group: &group) }
         case .tickFinished(let generation, let outcome) where generation == loop.generation:
             loop.ticking = false
-            await finishTick(outcome, &loop)
+            await finishTick(outcome, &loop, group: &group)
         case .tickFinished:
             break  // a tick of a process already stopped
+        case .started(let generation, _, let result, let restart) where generation == loop.generation:
+            started(result, restart: restart, &loop)
+        case .started(_, let backend, let result, _):
+            if case .success = result { await backend.stop() }  // started after it was stopped: end it
         case .command(let command):
-            await perform(command, &loop)
+            await perform(command, &loop, group: &group)
         }
     }
 
-    private func perform(_ command: Command, _ loop: inout RunnerLoop) async {
+    private func perform(_ command: Command, _ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) async {
         switch command {
         case .start(let reason):
-            await start(&loop, reason: reason)
+            start(&loop, reason: reason, group: &group)
         case .stop(let reason):
             await stop(&loop, reason: reason)
         case .restart:
             await stop(&loop, reason: "restart requested")
-            await start(&loop, reason: "restarted")
+            start(&loop, reason: "restarted", group: &group)
         case .setInterval(let interval):
             record.withLock { $0.spec.every = interval }
             loop.scheduler?.setInterval(interval, now: .now)
@@ -109,39 +114,57 @@ final class WorkerRunner: Sendable {
                 $0.revision = revision
             }
             await stop(&loop, reason: "deploying revision \(revision)")
-            await start(&loop, reason: "deployed revision \(revision)")
+            start(&loop, reason: "deployed revision \(revision)", group: &group)
         case .shutdown:
             break  // handled by run()
         }
     }
 
-    private func start(_ loop: inout RunnerLoop, reason: String) async {
+    private func start(_ loop: inout RunnerLoop, reason: String, group: inout DiscardingTaskGroup) {
         guard transition(.start, reason) else { return }
         log.open()
         record.withLock { $0.resetCounters() }
-        await launch(&loop)
+        launch(&loop, restart: false, group: &group)
     }
 
-    /// Starts a backend and, when it is up, the scheduler.
-    private func launch(_ loop: inout RunnerLoop) async {
+    /// Starts a backend in a child task, so that the loop still answers `stop` and shutdown while code loads
+    /// and `setup` runs; `.started` reports the outcome.
+    private func launch(_ loop: inout RunnerLoop, restart: Bool, group: inout DiscardingTaskGroup) {
+        let backend = makeBackend(record.withLock { $0.spec })
+        loop.generation += 1
+        loop.backend = backend
+        loop.starting = true
+        let generation = loop.generation
+        group.addTask { [mailbox] in
+            let result: Result<Void, StartFailure>
+            do throws(StartFailure) {
+                try await backend.start()
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            mailbox.post(.started(generation: generation, backend, result, restart: restart))
+        }
+    }
+
+    private func started(_ result: Result<Void, StartFailure>, restart: Bool, _ loop: inout RunnerLoop) {
+        loop.starting = false
         let spec = record.withLock { $0.spec }
-        let backend = makeBackend(spec)
-        do {
-            try await backend.start()
-        } catch {
-            let verb = error.phase == .load ? "could not load \(spec.codeDescription)" : "setup failed"
+        switch result {
+        case .success:
+            loop.scheduler = TickScheduler(interval: spec.every, start: restart ? .now + spec.every : .now)
+            guard !restart else { return }
+            transition(.loaded, "code loaded")
+            transition(.setupFinished, "setup finished")
+        case .failure(let error):
+            let verb =
+                restart
+                ? "restart failed" : error.phase == .load ? "could not load \(spec.codeDescription)" : "setup failed"
             log.write(level: .error, "\(verb): \(error.failure)")
             record.withLock { $0.lastError = error.failure }
-            loop.backend = nil
-            loop.scheduler = nil
+            loop.clear()
             transition(.failed, "\(verb): \(error.failure)")
-            return
         }
-        loop.backend = backend
-        loop.generation += 1
-        loop.scheduler = TickScheduler(interval: spec.every, start: .now)
-        transition(.loaded, "code loaded")
-        transition(.setupFinished, "setup finished")
     }
 
     private func stop(_ loop: inout RunnerLoop, reason: String) async {
@@ -170,7 +193,7 @@ final class WorkerRunner: Sendable {
         }
     }
 
-    private func finishTick(_ outcome: TickOutcome, _ loop: inout RunnerLoop) async {
+    private func finishTick(_ outcome: TickOutcome, _ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) async {
         let now = ContinuousClock.now
         let skipped = loop.scheduler?.finish(now: now) ?? 0
         let elapsed = loop.tickStarted.map { $0.duration(to: now) } ?? .zero
@@ -190,27 +213,12 @@ final class WorkerRunner: Sendable {
             transition(.failed, reason)
             log.write(level: .error, reason)
         } else if case .crashed = outcome {
-            await restartProcess(&loop)
+            log.write(level: .warn, "restarting the worker process")
+            await loop.backend?.stop()
+            loop.clear()
+            record.withLock { $0.restarts += 1 }
+            launch(&loop, restart: true, group: &group)
         }
-    }
-
-    private func restartProcess(_ loop: inout RunnerLoop) async {
-        log.write(level: .warn, "restarting the worker process")
-        await loop.backend?.stop()
-        loop.clear()
-        record.withLock { $0.restarts += 1 }
-        let spec = record.withLock { $0.spec }
-        let backend = makeBackend(spec)
-        do {
-            try await backend.start()
-        } catch {
-            record.withLock { $0.lastError = error.failure }
-            transition(.failed, "restart failed: \(error.failure)")
-            return
-        }
-        loop.backend = backend
-        loop.generation += 1
-        loop.scheduler = TickScheduler(interval: spec.every, start: .now + spec.every)
     }
 
     @discardableResult
@@ -231,13 +239,15 @@ struct RunnerLoop {
     var backend: (any WorkerBackend)?
     var scheduler: TickScheduler<ContinuousClock.Instant>?
     var ticking = false
+    /// Loading code and running `setup` in a child task.
+    var starting = false
     var tickStarted: ContinuousClock.Instant?
     /// Bumped for each new backend, so that a late tick result of an old process is ignored.
     var generation = 0
 
     /// When the loop must wake up without an event: the next slot, unless a tick is running.
     var wakeUp: ContinuousClock.Instant? {
-        guard backend != nil, !ticking else { return nil }
+        guard backend != nil, !ticking, !starting else { return nil }
         return scheduler?.next
     }
 
@@ -245,6 +255,7 @@ struct RunnerLoop {
         backend = nil
         scheduler = nil
         ticking = false
+        starting = false
         generation += 1
     }
 }

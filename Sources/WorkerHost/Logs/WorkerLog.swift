@@ -68,7 +68,8 @@ public final class WorkerLog: Sendable {
 
     private func append(_ text: String) {
         file.withLock { handle in
-            handle?.write(Data(text.utf8))
+            // A full disk must not take the host down: the line is lost, the worker runs on.
+            try? handle?.write(contentsOf: Data(text.utf8))
         }
     }
 
@@ -120,14 +121,19 @@ public final class Console: Sendable {
     public func print(worker: String, _ text: String) {
         let name = worker.count >= width ? worker : worker + String(repeating: " ", count: width - worker.count)
         lock.withLock { _ in
-            FileHandle.standardOutput.write(Data("\(name) | \(text)\n".utf8))
+            Self.write("\(name) | \(text)\n")
         }
     }
 
     /// Prints a line of the host's own.
     public func print(host text: String) {
         lock.withLock { _ in
-            FileHandle.standardOutput.write(Data("\(text)\n".utf8))
+            Self.write("\(text)\n")
         }
+    }
+
+    /// Writes to stdout; a closed stdout (`botyard run … | head`) loses the echo, never the host.
+    private static func write(_ text: String) {
+        try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
     }
 }

@@ -58,6 +58,27 @@ struct JSONValueTests {
         #expect(try JSONValue(parsing: Data(value.jsonText().utf8)) == value)
     }
 
+    @Test func pythonsEscapesParse() throws {
+        // json.dumps escapes non-ASCII by default, with surrogate pairs beyond the BMP.
+        let text = #"{"s": "caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \n", "n": [-1.5e3, 0, 12], "t": true, "z": null}"#
+        let value = try JSONValue(parsing: Data(text.utf8))
+        #expect(value["s"] == "café 😀 \"q\" \\ / \n")
+        #expect(value["n"] == [-1500, 0, 12])
+        #expect(value["t"] == true && value["z"] == .null)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "NaN", "[1] x", "\"\\ud83d\"", "\"a\nb\"", "{1:2}"])
+    func invalidTextIsRefused(text: String) {
+        #expect(throws: (any Error).self) { try JSONValue(parsing: Data(text.utf8)) }
+    }
+
+    @Test func nestingIsBounded() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: (any Error).self) { try JSONValue(parsing: Data(deep.utf8)) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect((try? JSONValue(parsing: Data(fine.utf8))) != nil)
+    }
+
     @Test func textIsCompactWithSortedKeys() {
         #expect((["b": 1, "a": [true, nil]] as JSONValue).jsonText() == #"{"a":[true,null],"b":1}"#)
         #expect(JSONValue.number(.nan).jsonText() == "null")

@@ -29,6 +29,14 @@ public struct WorkerFailure: Sendable, Codable, Equatable, CustomStringConvertib
         self.line = line
     }
 
+    /// A failure as a worker reports it: `{"type", "message", "traceback", "file", "line"}`.
+    init?(json: JSONValue) {
+        guard let type = json["type"]?.stringValue else { return nil }
+        self.init(
+            type: type, message: json["message"]?.stringValue ?? "", traceback: json["traceback"]?.stringValue,
+            file: json["file"]?.stringValue, line: json["line"]?.intValue)
+    }
+
     public var description: String {
         var place = ""
         if let file { place = line.map { " (\(file), line \($0))" } ?? " (\(file))" }
@@ -59,45 +67,46 @@ struct FrameError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension WorkerFrame {
-    private struct Raw: Decodable {
-        var type: String?
-        var v: Int?
-        var runtime: String?
-        var error: WorkerFailure?
-        var n: Int?
-        var id: Int?
-        var method: String?
-        var params: JSONValue?
-        var level: String?
-        var message: String?
-    }
-
     /// Decodes one line from a worker.
     /// - Throws: `FrameError` naming what is wrong, with the start of the offending text.
     static func decode(_ bytes: some DataProtocol) throws(FrameError) -> WorkerFrame {
-        let raw: Raw
+        let object: [String: JSONValue]
         do {
-            raw = try JSONDecoder().decode(Raw.self, from: Data(bytes))
+            guard let parsed = try JSONParser.parse(bytes).objectValue else {
+                throw JSONParser.Failure(offset: 0, reason: "")
+            }
+            object = parsed
         } catch {
             throw FrameError(message: "malformed frame (not a JSON object): \(preview(bytes))")
         }
-        guard let type = raw.type else { throw FrameError(message: "frame without a \"type\": \(preview(bytes))") }
-        return try make(type: type, raw: raw, bytes: bytes)
+        guard let type = object["type"]?.stringValue else {
+            throw FrameError(message: "frame without a \"type\": \(preview(bytes))")
+        }
+        return try make(type: type, object, bytes: bytes)
     }
 
-    private static func make(type: String, raw: Raw, bytes: some DataProtocol) throws(FrameError) -> WorkerFrame {
-        func need<T>(_ value: T?, _ field: String) throws(FrameError) -> T {
-            guard let value else { throw FrameError(message: "\(type) frame without \"\(field)\": \(preview(bytes))") }
+    private static func make(type: String, _ object: [String: JSONValue], bytes: some DataProtocol) throws(FrameError)
+        -> WorkerFrame
+    {
+        func need<T>(_ field: String, _ read: (JSONValue) -> T?) throws(FrameError) -> T {
+            guard let value = object[field].flatMap(read) else {
+                throw FrameError(message: "\(type) frame without \"\(field)\": \(preview(bytes))")
+            }
             return value
         }
         switch type {
-        case "ready": return .ready(version: try need(raw.v, "v"), runtime: raw.runtime ?? "unknown")
-        case "fatal": return .fatal(try need(raw.error, "error"))
-        case "setup_done": return .setupDone(failure: raw.error)
-        case "tick_done": return .tickDone(n: try need(raw.n, "n"), failure: raw.error)
+        case "ready":
+            return .ready(version: try need("v", \.intValue), runtime: object["runtime"]?.stringValue ?? "unknown")
+        case "fatal": return .fatal(try need("error", WorkerFailure.init(json:)))
+        case "setup_done": return .setupDone(failure: object["error"].flatMap(WorkerFailure.init(json:)))
+        case "tick_done":
+            return .tickDone(n: try need("n", \.intValue), failure: object["error"].flatMap(WorkerFailure.init(json:)))
         case "call":
-            return .call(id: try need(raw.id, "id"), method: try need(raw.method, "method"), params: raw.params ?? [:])
-        case "log": return .log(level: raw.level ?? "info", message: try need(raw.message, "message"))
+            return .call(
+                id: try need("id", \.intValue), method: try need("method", \.stringValue),
+                params: object["params"] ?? [:])
+        case "log":
+            return .log(level: object["level"]?.stringValue ?? "info", message: try need("message", \.stringValue))
         default: throw FrameError(message: "unknown frame type \"\(type)\"")
         }
     }

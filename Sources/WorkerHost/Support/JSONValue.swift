@@ -84,9 +84,9 @@ extension JSONValue: Codable {
 
 extension JSONValue {
     /// Parses JSON text.
-    /// - Throws: `DecodingError` when the text is not JSON.
+    /// - Throws: an error naming the offset of the first byte that is not JSON.
     public init(parsing text: some DataProtocol) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+        self = try JSONParser.parse(text)
     }
 
     /// The compact JSON text of this value, with object keys sorted.

@@ -111,6 +111,16 @@ final class WorkerConnection: Sendable {
         control.writeAndFlush(Self.encode(frame, allocator: control.allocator), promise: nil)
     }
 
+    /// Sends the frame `make` builds at `instant`, timed by the event loop (precise, and no task hop between
+    /// the timer and the write); at once if `instant` has passed.
+    func send(at instant: ContinuousClock.Instant, _ make: @escaping @Sendable () -> JSONValue) {
+        let delay = ContinuousClock.now.duration(to: instant)
+        guard delay > .zero else { return send(make()) }
+        control.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [control] in
+            control.writeAndFlush(Self.encode(make(), allocator: control.allocator), promise: nil)
+        }
+    }
+
     /// A frame as the bytes on the wire: compact JSON and a newline.
     static func encode(_ frame: JSONValue, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256)

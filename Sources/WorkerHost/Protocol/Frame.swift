@@ -160,6 +160,8 @@ public struct TickRequest: Sendable {
     public var number: Int
     /// The wall-clock time of its slot.
     public var scheduledAt: Date
+    /// Its slot on the monotonic clock: the tick starts then (the runner prepares it slightly ahead).
+    public var slot: ContinuousClock.Instant
     /// The worker's current interval.
     public var interval: Duration
     /// How long the tick may run.

@@ -92,7 +92,8 @@ final class PythonBackend: WorkerBackend {
         guard let connection = current.withLock({ $0 }) else {
             return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker process is not running"))
         }
-        let reply = await exchange(connection, send: HostFrame.tick(request), within: request.timeout + Self.killGrace)
+        let reply = await exchange(
+            connection, at: request.slot, send: { HostFrame.tick(request) }, within: request.timeout + Self.killGrace)
         switch reply {
         case .frame(.tickDone(let n, let failure)) where n == request.number:
             return failure.map(TickOutcome.failed) ?? .success
@@ -132,9 +133,18 @@ final class PythonBackend: WorkerBackend {
     private func exchange(_ connection: WorkerConnection, send frame: JSONValue, within timeout: Duration) async
         -> Reply
     {
-        let deadline = ContinuousClock.now + timeout
+        await exchange(connection, at: .now, send: { frame }, within: timeout)
+    }
+
+    /// As `exchange(_:send:within:)`, with the frame built and sent at `instant` (the timeout counts from then).
+    private func exchange(
+        _ connection: WorkerConnection, at instant: ContinuousClock.Instant,
+        send frame: @escaping @Sendable () -> JSONValue,
+        within timeout: Duration
+    ) async -> Reply {
+        let deadline = max(ContinuousClock.now, instant) + timeout
         return await connection.withDeadline(deadline) { timer in
-            connection.send(frame)
+            connection.send(at: instant, frame)
             while true {
                 switch await connection.next() {
                 case .closed: return .closed

@@ -31,6 +31,7 @@ final class SwiftBackend: WorkerBackend {
         guard let worker = instance.withLock({ $0 }) else {
             return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker is not running"))
         }
+        try? await Task.sleep(until: request.slot, tolerance: .zero, clock: .continuous)  // prepared ahead of its slot
         let ctx = context(tick: request.number, timeout: request.timeout)
         let result = await Self.run(within: request.timeout) { try await worker.tick(ctx) }
         guard case .failure(let error) = result else { return .success }

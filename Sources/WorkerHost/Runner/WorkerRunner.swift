@@ -177,15 +177,18 @@ final class WorkerRunner: Sendable {
     }
 
     private func beginTick(_ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) {
-        guard let backend = loop.backend, let slot = loop.scheduler?.fire(now: .now) else { return }
+        let now = ContinuousClock.now
+        guard let backend = loop.backend, let next = loop.scheduler?.next, now >= next - RunnerLoop.lead,
+            let slot = loop.scheduler?.fire(now: max(now, next))
+        else { return }
         let request = record.withLock { record in
             record.ticks += 1
             return TickRequest(
-                number: record.ticks, scheduledAt: Date(timeIntervalSinceNow: -slot.duration(to: .now).seconds),
-                interval: record.spec.every, timeout: record.spec.tickTimeout)
+                number: record.ticks, scheduledAt: Date(timeIntervalSinceNow: now.duration(to: slot).seconds),
+                slot: slot, interval: record.spec.every, timeout: record.spec.tickTimeout)
         }
         loop.ticking = true
-        loop.tickStarted = .now
+        loop.tickStarted = max(now, slot)
         let generation = loop.generation
         group.addTask { [mailbox] in
             let outcome = await backend.tick(request)
@@ -245,10 +248,14 @@ struct RunnerLoop {
     /// Bumped for each new backend, so that a late tick result of an old process is ignored.
     var generation = 0
 
-    /// When the loop must wake up without an event: the next slot, unless a tick is running.
+    /// How far ahead of its slot a tick is prepared; the backend starts it on the slot itself, so that the
+    /// runner's own wake-up latency does not make ticks late.
+    static let lead = Duration.milliseconds(5)
+
+    /// When the loop must wake up without an event: just before the next slot, unless a tick is running.
     var wakeUp: ContinuousClock.Instant? {
-        guard backend != nil, !ticking, !starting else { return nil }
-        return scheduler?.next
+        guard backend != nil, !ticking, !starting, let next = scheduler?.next else { return nil }
+        return next - Self.lead
     }
 
     mutating func clear() {

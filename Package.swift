@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -41,9 +42,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AdapterKit",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Exchanges",
+            dependencies: [
+                "AdapterKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ExampleStrategies",
             dependencies: ["WorkerHost"],
             path: "strategies/swift",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "adapter-bench",
+            dependencies: ["AdapterKit", "Exchanges"],
+            path: "bench/swift",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -62,6 +81,16 @@ let package = Package(
                 "WorkerHost",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterKitTests",
+            dependencies: ["AdapterKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExchangesTests",
+            dependencies: ["Exchanges"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -123,14 +123,17 @@ struct ControlTests {
 
     @Test func stopAndCtrlCDoNotWaitForASlowSetup() async throws {
         let host = try HostProcess()
-        try host.write("slow_setup.py", "import time\n\ndef setup(ctx):\n    time.sleep(120)\n\ndef tick(ctx):\n    pass\n")
+        try host.write(
+            "slow_setup.py", "import time\n\ndef setup(ctx):\n    time.sleep(120)\n\ndef tick(ctx):\n    pass\n")
         let manifest = try host.write(
             "botyard.yaml", "workers:\n  slow:\n    code: slow_setup.py\n    tick_timeout: 5m\n")
         try await host.start(manifest)
         #expect(try await host.worker("slow")["state"] == "loading")
         let stopping = ContinuousClock.now
         #expect(try await cli(host, ["stop", "slow"]).status == 0)
-        try await host.waitUntil("stopped", timeout: .seconds(15)) { try await host.worker("slow")["state"] == "stopped" }
+        try await host.waitUntil("stopped", timeout: .seconds(15)) {
+            try await host.worker("slow")["state"] == "stopped"
+        }
         #expect(stopping.duration(to: .now) < .seconds(15))
         #expect(try await cli(host, ["start", "slow"]).status == 0)
         try await Task.sleep(for: .milliseconds(500))

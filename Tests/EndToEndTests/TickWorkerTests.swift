@@ -226,7 +226,9 @@ struct TickWorkerTests {
 
     @Test func aFloodOfLogLinesIsKeptWholeWithBackpressure() async throws {
         let host = try HostProcess()
-        try host.write("chatty.py", """
+        try host.write(
+            "chatty.py",
+            """
             def tick(ctx):
                 if ctx.worker.tick == 1:
                     for i in range(20000):

@@ -4,14 +4,55 @@
 /// the last reservation on those limits: so requests are served in arrival order (FIFO), and in no window of
 /// any limit's length does the reserved weight exceed the limit. A server's report that a limit is exhausted
 /// blocks that limit until the reset it names.
-public struct RateLimitBook<Instant: InstantProtocol>: Sendable where Instant.Duration == Swift.Duration {
-    private var limits: [String: RateLimit]
-    private var logs: [String: [(at: Instant, weight: Int)]] = [:]  // sorted by time: reservations only move forward
-    private var blockedUntil: [String: Instant] = [:]
-    private var totals: [String: Int] = [:]  // the weight in each log, for the common case of plenty of room
+///
+/// Times are offsets from an origin the caller chooses (`RateLimiter` uses its clock's reading at creation):
+/// a concrete type keeps this hot path free of generic dispatch.
+public struct RateLimitBook: Sendable {
+    /// A point in time, as an offset from the caller's origin.
+    public typealias Instant = Duration
+
+    private struct Pool: Sendable {
+        let limit: RateLimit
+        var log: [(at: Instant, weight: Int)] = []  // sorted by time: reservations only move forward
+        var head = 0  // entries before it have expired
+        var total = 0  // the weight in `log[head...]`
+        var blockedUntil: Instant?
+
+        mutating func prune(now: Instant) {
+            let horizon = now - limit.window
+            while head < log.count, log[head].at <= horizon {
+                total -= log[head].weight
+                head += 1
+            }
+            if head > 64, head * 2 > log.count {  // compact now and then, not on every expiry
+                log.removeFirst(head)
+                head = 0
+            }
+        }
+
+        /// The earliest instant from `start` at which `weight` fits this pool.
+        func room(for weight: Int, from start: Instant) -> Instant {
+            var start = start
+            if let blockedUntil, blockedUntil > start { start = blockedUntil }
+            if let last = log.last?.at, last > start { start = last }
+            // The log holds every entry of any window ending at or after now: if all of it fits, the window does.
+            if total + weight <= limit.limit { return start }
+            let windowStart = start - limit.window
+            let live = log[head...]
+            var used = live.reduce(0) { $0 + ($1.at > windowStart ? $1.weight : 0) }
+            for entry in live where entry.at > windowStart {
+                if used + weight <= limit.limit { break }
+                used -= entry.weight
+                if used + weight <= limit.limit { return max(start, entry.at + limit.window) }
+            }
+            return start
+        }
+    }
+
+    private var pools: [String: Pool]
 
     public init(limits: [RateLimit]) {
-        self.limits = Dictionary(limits.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        pools = Dictionary(limits.map { ($0.id, Pool(limit: $0)) }, uniquingKeysWith: { _, last in last })
     }
 
     /// Reserves room for a request arriving at `now`.
@@ -20,91 +61,56 @@ public struct RateLimitBook<Instant: InstantProtocol>: Sendable where Instant.Du
     public mutating func reserve(_ costs: [RateLimitCost], now: Instant, deadline: Instant) throws(RateLimitError)
         -> Instant
     {
+        var start = now
+        var bottleneck = costs.first?.limitID ?? "?"
         for cost in costs {
-            guard let limit = limits[cost.limitID] else {
+            guard let limit = pools[cost.limitID]?.limit.limit else {
                 throw RateLimitError(code: .unknownLimit, message: "no rate limit named '\(cost.limitID)'")
             }
-            guard cost.weight <= limit.limit else {
+            guard cost.weight <= limit else {
                 throw RateLimitError(
-                    code: .tooHeavy, message: "weight \(cost.weight) exceeds the whole '\(limit.id)' limit")
+                    code: .tooHeavy, message: "weight \(cost.weight) exceeds the whole '\(cost.limitID)' limit")
             }
-            prune(limit, now: now)
+            pools[cost.limitID]?.prune(now: now)
         }
-        let start = earliestStart(costs, now: now)
+        var settled = false
+        while !settled {
+            settled = true
+            for cost in costs {
+                guard let room = pools[cost.limitID]?.room(for: cost.weight, from: start) else { continue }
+                if room > start {
+                    start = room
+                    bottleneck = cost.limitID
+                    settled = false
+                }
+            }
+        }
         guard start <= deadline else {
-            let wait = now.duration(to: start)
             throw RateLimitError(
                 code: .pastDeadline,
                 message:
-                    "rate limit '\(bottleneck(costs, at: start))' needs a wait of \(wait), past this request's deadline"
+                    "rate limit '\(bottleneck)' needs a wait of \(start - now), past this request's deadline"
             )
         }
         for cost in costs {
-            logs[cost.limitID, default: []].append((start, cost.weight))
-            totals[cost.limitID, default: 0] += cost.weight
+            pools[cost.limitID]?.log.append((start, cost.weight))
+            pools[cost.limitID]?.total += cost.weight
         }
         return start
     }
 
     /// Blocks `limitID` until `until`, as the server says (no allowance left, a 429, a retry-after).
     public mutating func block(_ limitID: String, until: Instant) {
-        blockedUntil[limitID] = max(blockedUntil[limitID] ?? until, until)
+        guard let current = pools[limitID]?.blockedUntil, current > until else {
+            pools[limitID]?.blockedUntil = until
+            return
+        }
     }
 
     /// The weight reserved in `limitID` within the window that ends at `instant` (for tests and metrics).
     public func used(_ limitID: String, windowEndingAt instant: Instant) -> Int {
-        guard let limit = limits[limitID] else { return 0 }
-        let start = instant.advanced(by: .zero - limit.window)
-        return logs[limitID, default: []].filter { $0.at > start && $0.at <= instant }.reduce(0) { $0 + $1.weight }
-    }
-
-    private func earliestStart(_ costs: [RateLimitCost], now: Instant) -> Instant {
-        var start = now
-        for cost in costs {
-            if let blocked = blockedUntil[cost.limitID] { start = max(start, blocked) }
-            if let last = logs[cost.limitID]?.last?.at { start = max(start, last) }
-        }
-        while true {
-            var moved = false
-            for cost in costs {
-                let room = roomAt(cost, from: start)
-                if room > start {
-                    start = room
-                    moved = true
-                }
-            }
-            if !moved { return start }
-        }
-    }
-
-    /// The earliest instant from `start` at which `cost` fits its limit's window.
-    private func roomAt(_ cost: RateLimitCost, from start: Instant) -> Instant {
-        guard let limit = limits[cost.limitID], let log = logs[cost.limitID] else { return start }
-        // The log holds every entry of any window ending at or after now: if all of it fits, the window does.
-        if totals[cost.limitID, default: 0] + cost.weight <= limit.limit { return start }
-        let windowStart = start.advanced(by: .zero - limit.window)
-        let inWindow = log.filter { $0.at > windowStart }
-        var used = inWindow.reduce(0) { $0 + $1.weight }
-        for entry in inWindow {
-            if used + cost.weight <= limit.limit { break }
-            used -= entry.weight
-            if used + cost.weight <= limit.limit { return entry.at.advanced(by: limit.window) }
-        }
-        return start
-    }
-
-    private func bottleneck(_ costs: [RateLimitCost], at start: Instant) -> String {
-        costs.first { (blockedUntil[$0.limitID].map { $0 >= start }) ?? false }?.limitID ?? costs.first?.limitID ?? "?"
-    }
-
-    private mutating func prune(_ limit: RateLimit, now: Instant) {
-        let horizon = now.advanced(by: .zero - limit.window)
-        guard let log = logs[limit.id] else { return }
-        let expired = log.firstIndex { $0.at > horizon } ?? log.count
-        if expired > 0 {
-            totals[limit.id, default: 0] -= log[..<expired].reduce(0) { $0 + $1.weight }
-            logs[limit.id]?.removeFirst(expired)
-        }
-        if let blocked = blockedUntil[limit.id], blocked <= now { blockedUntil[limit.id] = nil }
+        guard let pool = pools[limitID] else { return 0 }
+        let start = instant - pool.limit.window
+        return pool.log[pool.head...].filter { $0.at > start && $0.at <= instant }.reduce(0) { $0 + $1.weight }
     }
 }

@@ -7,11 +7,13 @@ import Synchronization
 /// lock and a few comparisons.
 public final class RateLimiter<C: Clock>: Sendable where C.Duration == Swift.Duration, C: Sendable {
     private let clock: C
-    private let book: Mutex<RateLimitBook<C.Instant>>
+    private let origin: C.Instant
+    private let book: Mutex<RateLimitBook>
 
     /// A limiter for `limits`, timed by `clock`.
     public init(limits: [RateLimit], clock: C) {
         self.clock = clock
+        self.origin = clock.now
         self.book = Mutex(RateLimitBook(limits: limits))
     }
 
@@ -19,13 +21,13 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Swift.Dur
     /// - Throws: `RateLimitError` at once when the wait would pass `deadline` (nothing is reserved), or when
     ///   the task is cancelled while waiting.
     public func acquire(_ costs: [RateLimitCost], deadline: C.Instant) async throws(RateLimitError) {
-        let now = clock.now
+        let now = origin.duration(to: clock.now)
         let start = try book.withLock { book throws(RateLimitError) in
-            try book.reserve(costs, now: now, deadline: deadline)
+            try book.reserve(costs, now: now, deadline: origin.duration(to: deadline))
         }
         guard start > now else { return }
         do {
-            try await clock.sleep(until: start, tolerance: nil)
+            try await clock.sleep(until: origin.advanced(by: start), tolerance: nil)
         } catch {
             throw RateLimitError(code: .cancelled, message: "cancelled while waiting for the rate limit")
         }
@@ -33,7 +35,7 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Swift.Dur
 
     /// The server says `limitID` has no allowance left until `resetAt`: nothing more is let through before it.
     public func block(_ limitID: String, until resetAt: C.Instant) {
-        book.withLock { $0.block(limitID, until: resetAt) }
+        book.withLock { $0.block(limitID, until: origin.duration(to: resetAt)) }
     }
 }
 

@@ -40,10 +40,16 @@ public struct BybitSigner: Sendable {
 
     private func hex(_ message: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key)
-        return code.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
-        }.joined()
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 64) { output in
+            var index = 0
+            for byte in code {
+                output[index] = digits.utf8Start[Int(byte >> 4)]
+                output[index + 1] = digits.utf8Start[Int(byte & 0x0f)]
+                index += 2
+            }
+            return index
+        }
     }
 }
 

@@ -71,11 +71,6 @@ final class WorkerConnection: Sendable {
         }
     }
 
-    /// Waits for the next inbound event until `deadline`.
-    func next(until deadline: ContinuousClock.Instant) async -> Inbound? {
-        await mailbox.next(until: deadline)
-    }
-
     /// Runs `body` with one timer for `deadline`: when it passes, `.deadline(id)` arrives in the mailbox.
     ///
     /// One timer for a whole exchange (a tick and all its calls) keeps each call's wait to a plain resume.

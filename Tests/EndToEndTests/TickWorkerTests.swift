@@ -18,21 +18,31 @@ struct TickWorkerTests {
     @Test func stateSurvivesARestartOfTheHost() async throws {
         let host = try HostProcess()
         let script = try host.write("counter.py", Self.counter)
-        let arguments = ["run", script, "--every", "1s", "--data-dir", host.data.path, "--port", "0", "--for"]
-        let first = try await host.runToEnd(arguments + ["5s"])
-        let second = try await host.runToEnd(arguments + ["3s"])
-        #expect(first.status == 0)
-        #expect(second.status == 0)
-        let firstTicks = Self.ticks(in: first.output)
-        let secondTicks = Self.ticks(in: second.output)
-        #expect(firstTicks.count >= 1, "\(first.output)")
+        try await host.start(script, ["--every", "1s"])
+        try await host.waitUntil("two ticks") { Self.ticks(in: host.output).count >= 2 }
+        #expect(try await host.interrupt() == 0)
+        let firstTicks = Self.ticks(in: host.output)
         #expect(firstTicks == Array(1...(firstTicks.last ?? 1)))
-        #expect(secondTicks.first == (firstTicks.last ?? 0) + 1, "second run went on from the first: \(second.output)")
-        #expect(first.output.contains("counter  | Worker started"))
+        #expect(host.output.contains("counter  | Worker started"))
+
+        let again = try HostProcess(reusing: host)
+        try await again.start(script, ["--every", "1s"])
+        try await again.waitUntil("a tick after the restart") { Self.ticks(in: again.output).count >= 1 }
+        #expect(try await again.interrupt() == 0)
+        let secondTicks = Self.ticks(in: again.output)
+        #expect(secondTicks.first == (firstTicks.last ?? 0) + 1, "the second run went on from the first")
         let log = host.log("counter")
         let previous = (try? String(contentsOfFile: "\(host.data.logs)/worker-counter.log.prev", encoding: .utf8)) ?? ""
         #expect(previous.contains("| Tick #1\n") && !log.contains("| Tick #1\n"), "the first run's log was rotated")
         #expect(log.contains("INFO  counter | Tick #\(secondTicks.first ?? 0)"))
+    }
+
+    @Test func runForStopsGracefullyByItself() async throws {
+        let host = try HostProcess()
+        let script = try host.write("counter.py", Self.counter)
+        let run = try await host.runToEnd(["run", script, "--data-dir", host.data.path, "--port", "0", "--for", "1s"])
+        #expect(run.status == 0)
+        #expect(run.output.contains("every worker stopped"), "\(run.output)")
     }
 
     @Test func aCompiledInSwiftWorkerTicksWithTheSameServices() async throws {

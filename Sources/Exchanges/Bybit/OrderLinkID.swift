@@ -6,9 +6,13 @@ public enum OrderLinkID {
     /// Whether `id` is acceptable to Bybit.
     public static func isValid(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= maxLength
-            && id.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_")
-            }
+            && id.unicodeScalars.allSatisfy(isAllowed)
+    }
+
+    /// Whether Bybit allows `scalar` in an id: an ASCII letter or digit, `-` or `_`.
+    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII
+            && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
     }
 
     /// An id derived from the worker, the host's start time, the tick and a per-tick sequence number.
@@ -19,9 +23,7 @@ public enum OrderLinkID {
     ///   - worker: the worker's name (its letters, digits, `-` and `_` are kept, at most 12).
     ///   - hostStart: the host's start, in milliseconds since the epoch.
     public static func derive(worker: String, hostStart: Int64, tick: Int, sequence: Int) -> String {
-        let kept = worker.unicodeScalars.filter {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_")
-        }
+        let kept = worker.unicodeScalars.filter(isAllowed)
         let prefix = String(String.UnicodeScalarView(kept.prefix(12)))
         let parts = [
             prefix.isEmpty ? "w" : prefix, String(hostStart, radix: 36), String(tick, radix: 36),

@@ -80,8 +80,12 @@ public struct DataDirectory: Sendable {
         }
         guard let number = numbers.max() else { return nil }
         let file = "\(folder)/rev-\(number).py"
-        let modified =
-            (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
-        return (number, file, modified ?? .distantPast)
+        return (number, file, Self.modified(file))
+    }
+
+    /// When `path` was last written, or the distant past when it cannot be read.
+    static func modified(_ path: String) -> Date {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)  // unreadable: treated as oldest
+        return attributes?[.modificationDate] as? Date ?? .distantPast
     }
 }

@@ -101,7 +101,7 @@ public enum BotyardHost {
         var spec = manifestSpec
         var revision = 0
         if case .python(let script) = spec.code, let deployed = configuration.data.latestRevision(worker: spec.name),
-            deployed.modified > Self.modified(script)
+            deployed.modified > DataDirectory.modified(script)
         {
             spec.code = .python(script: deployed.path)
             revision = deployed.number
@@ -119,9 +119,5 @@ public enum BotyardHost {
             }
         }
         return runner
-    }
-
-    private static func modified(_ path: String) -> Date {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
     }
 }

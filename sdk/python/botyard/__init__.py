@@ -4,8 +4,15 @@ Standard library only. A strategy never imports the runner; it defines ``tick(ct
 ``setup(ctx)`` and ``on_error(ctx, error)``) and may import the errors below.
 """
 
-from .errors import BlockNotConnectedError, BotyardError, ProtocolError, TickTimeoutError
+from .errors import BlockNotConnectedError, BotyardError, BybitError, ProtocolError, TickTimeoutError
 
 PROTOCOL_VERSION = 1
 
-__all__ = ["BlockNotConnectedError", "BotyardError", "ProtocolError", "TickTimeoutError", "PROTOCOL_VERSION"]
+__all__ = [
+    "BlockNotConnectedError",
+    "BotyardError",
+    "BybitError",
+    "ProtocolError",
+    "TickTimeoutError",
+    "PROTOCOL_VERSION",
+]

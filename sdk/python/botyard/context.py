@@ -3,10 +3,14 @@
 import json
 import time
 
+from .bybit import Bybit
 from .errors import BlockNotConnectedError
 
 MAX_KEY_BYTES = 256
 MAX_VALUE_BYTES = 1024 * 1024
+
+# Block types this SDK has a client for: type -> class(conn, block_name).
+BLOCK_CLIENTS = {"bybit": Bybit}
 
 # Adapters that need a block, and the block type each needs.
 ADAPTER_BLOCKS = {
@@ -165,18 +169,32 @@ class WorkerInfo:
 
 
 class Context:
-    """The ``ctx`` passed to ``setup``, ``tick`` and ``on_error``."""
+    """The ``ctx`` passed to ``setup``, ``tick`` and ``on_error``.
+
+    ``ctx.blocks`` maps each connected block's name to its client; ``ctx.bybit`` (and the other
+    adapters) is the first connected block of that type, in the order of the worker's ``connect:``.
+    """
 
     def __init__(self, conn, name, interval, blocks=()):
         self.state = State(conn)
         self.log = Log(conn)
         self.http = Http(conn)
         self.worker = WorkerInfo(name, interval)
-        self._blocks = set(blocks)
+        self.blocks = {}
+        self._by_type = {}
+        for block in blocks:
+            client = BLOCK_CLIENTS.get(block.get("type"))
+            if client is None:
+                continue
+            self.blocks[block["name"]] = adapter = client(conn, block["name"])
+            self._by_type.setdefault(block["type"], adapter)
 
     def __getattr__(self, name):
         block = ADAPTER_BLOCKS.get(name)
         if block is not None:
+            adapter = self.__dict__.get("_by_type", {}).get(block)
+            if adapter is not None:
+                return adapter
             raise BlockNotConnectedError(
                 f"ctx.{name} needs a connected {block} block: declare one under 'blocks:' in botyard.yaml "
                 f"and add it to this worker's 'connect:' list"

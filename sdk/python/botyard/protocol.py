@@ -71,6 +71,9 @@ class Connection:
             return frame.get("value")
         error = frame.get("error") or {}
         kind = HOST_ERRORS.get(error.get("type"), RuntimeError)
+        from_host = getattr(kind, "from_host", None)
+        if from_host is not None:
+            raise from_host(error)
         raise kind(error.get("message", "ctx call failed"))
 
     def close(self):

@@ -1,3 +1,4 @@
+import AdapterKit
 import ArgumentParser
 import Foundation
 import WorkerHost

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AdapterKit
 import Foundation
 import Logging
 import Testing

@@ -1,3 +1,4 @@
+import AdapterKit
 import AsyncHTTPClient
 import Foundation
 import Hummingbird

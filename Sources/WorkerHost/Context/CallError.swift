@@ -1,3 +1,5 @@
+import AdapterKit
+
 /// Why a ctx call failed. A Python worker sees it raised as the exception its `kind` names.
 public struct CallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure; its raw value is the Python exception raised in the worker.
@@ -15,6 +17,8 @@ public struct CallError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let blockNotConnected = Kind(rawValue: "BlockNotConnectedError")
         /// The host does not know the call.
         public static let unknownCall = Kind(rawValue: "ProtocolError")
+        /// The exchange refused the request; `details` carries its `ret_code` and `ret_msg`.
+        public static let bybitError = Kind(rawValue: "BybitError")
         /// Anything else; the message says what.
         public static let runtime = Kind(rawValue: "RuntimeError")
     }
@@ -22,6 +26,8 @@ public struct CallError: Error, Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind
     /// What went wrong, for a person; never carries a secret.
     public var message: String
+    /// Extra fields of the error object a worker receives, such as Bybit's `ret_code` and `ret_msg`.
+    public var details: [String: JSONValue] = [:]
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind

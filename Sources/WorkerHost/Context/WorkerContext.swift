@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// What a compiled-in Swift worker gets as `ctx`: the same services a Python worker has.
@@ -18,6 +19,10 @@ public struct WorkerContext: Sendable {
     public var log: Log { Log(services: services) }
     /// HTTP requests (`ctx.http`).
     public var http: HTTP { HTTP(services: services, deadline: deadline) }
+    /// The first connected Bybit block (`ctx.bybit`), or `nil` when the worker connects to none.
+    public var bybit: Bybit? {
+        services.blocks.first.map { Bybit(services: services, block: $0.name, deadline: deadline) }
+    }
 
     let services: WorkerServices
     let deadline: ContinuousClock.Instant
@@ -75,6 +80,23 @@ public struct WorkerContext: Sendable {
         public func info(_ message: String) { services.log.write(level: .info, message) }
         public func warn(_ message: String) { services.log.write(level: .warn, message) }
         public func error(_ message: String) { services.log.write(level: .error, message) }
+    }
+
+    /// `ctx.bybit`: Bybit V5 calls by pybit's method names, signed by the host.
+    public struct Bybit: Sendable {
+        let services: WorkerServices
+        /// The block's name.
+        public let block: String
+        let deadline: ContinuousClock.Instant
+
+        /// Calls a method such as `get_tickers` or `place_order` with pybit's keyword arguments.
+        /// - Returns: the response envelope (`retCode`, `retMsg`, `result`, `retExtInfo`, `time`).
+        /// - Throws: `CallError` (kind `bybitError` for a non-zero retCode, with `ret_code` in `details`).
+        public func call(_ method: String, _ args: [String: JSONValue] = [:]) async throws(CallError) -> JSONValue {
+            try await services.handle(
+                method: "bybit." + method, params: ["block": .string(block), "args": .object(args)], deadline: deadline
+            ).get()
+        }
     }
 
     /// `ctx.http`: requests made by the host, bounded by the tick's deadline.

@@ -1,6 +1,9 @@
+import AdapterKit
+import Exchanges
 import Foundation
+import Synchronization
 
-/// The ctx services of one worker — `state`, `log`, `http` — shared by Python workers (through ctx calls on
+/// The ctx services of one worker — `state`, `log`, `http` and its connected blocks — shared by Python workers (through ctx calls on
 /// the worker protocol) and Swift workers (through `WorkerContext`).
 public final class WorkerServices: Sendable {
     /// The worker's name, which is also its state namespace.
@@ -8,12 +11,34 @@ public final class WorkerServices: Sendable {
     let store: any StateStore
     let log: WorkerLog
     let http: HTTPService
+    /// The blocks of the worker's `connect:`, in that order.
+    let blocks: [BybitBlock]
+    private let orderIDs: Mutex<OrderIDState>
 
-    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService) {
+    private struct OrderIDState {
+        let hostStart = Int64(Date().timeIntervalSince1970 * 1000)
+        var tick = 0
+        var sequence = 0
+    }
+
+    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService, blocks: [BybitBlock] = []) {
         self.worker = worker
         self.store = store
         self.log = log
         self.http = http
+        self.blocks = blocks
+        self.orderIDs = Mutex(OrderIDState())
+    }
+
+    /// The blocks as the worker's `init` frame lists them: name and type.
+    var blockList: [(name: String, type: String)] { blocks.map { ($0.name, "bybit") } }
+
+    /// Notes the tick now running (0 for setup), which derived orderLinkIds carry.
+    func beginTick(_ number: Int) {
+        orderIDs.withLock { state in
+            if state.tick != number { state.sequence = 0 }
+            state.tick = number
+        }
     }
 
     /// Answers one ctx call from a worker.
@@ -30,6 +55,8 @@ public final class WorkerServices: Sendable {
                 return .success(try await state(method, params))
             case "http.request":
                 return .success(try await httpRequest(params, deadline: deadline))
+            case _ where method.hasPrefix("bybit."):
+                return .success(try await bybit(String(method.dropFirst(6)), params, deadline: deadline))
             default:
                 return .failure(CallError(.unknownCall, "unknown ctx call '\(method)'"))
             }
@@ -93,6 +120,34 @@ public final class WorkerServices: Sendable {
             "headers": .object(response.headers.mapValues { .string($0) }),
             "text": .string(response.text),
         ]
+    }
+
+    private func bybit(_ method: String, _ params: JSONValue, deadline: ContinuousClock.Instant) async throws
+        -> JSONValue
+    {
+        let name = params["block"]?.stringValue ?? ""
+        guard let block = blocks.first(where: { $0.name == name }) else {
+            throw CallError(.blockNotConnected, "worker '\(worker)' is not connected to a bybit block named '\(name)'")
+        }
+        guard var args = params["args"]?.objectValue ?? (params["args"] == nil ? [:] : nil) else {
+            throw CallError(.valueError, "bybit.\(method) takes keyword arguments")
+        }
+        if method == BybitEndpoint.placeOrder.name, args["orderLinkId"]?.stringValue?.isEmpty ?? true {
+            args["orderLinkId"] = .string(nextOrderLinkID())
+        }
+        if method == BybitEndpoint.placeOrder.name, let linkID = args["orderLinkId"]?.stringValue {
+            log.write(level: .debug, "bybit place_order \(args["symbol"]?.stringValue ?? "?") orderLinkId=\(linkID)")
+        }
+        return try await block.call(method, args: args, deadline: deadline)
+    }
+
+    /// An orderLinkId from the worker's name, the host's start, the tick and a sequence number within the tick.
+    private func nextOrderLinkID() -> String {
+        orderIDs.withLock { state in
+            state.sequence += 1
+            return OrderLinkID.derive(
+                worker: worker, hostStart: state.hostStart, tick: state.tick, sequence: state.sequence)
+        }
     }
 
     private static func string(_ params: JSONValue, _ name: String) throws(CallError) -> String {

@@ -1,4 +1,6 @@
+import AdapterKit
 import AsyncHTTPClient
+import Exchanges
 import Foundation
 import Hummingbird
 import Logging
@@ -43,11 +45,18 @@ public enum BotyardHost {
         let console: Console? =
             configuration.echo
             ? Console(width: max(8, configuration.manifest.workers.map(\.name.count).max() ?? 0)) : nil
+        let blocks = configuration.manifest.blocks.map { spec in
+            switch spec.kind {
+            case .bybit(let settings):
+                BybitBlock(name: spec.name, settings: settings, http: AdapterHTTP(client: httpClient), logger: logger)
+            }
+        }
         let supervisor = Supervisor(
             runners: configuration.manifest.workers.map { spec in
-                makeRunner(
-                    spec, configuration, store: store, http: HTTPService(client: httpClient), console: console,
-                    logger: logger)
+                let connected = spec.connect.compactMap { name in blocks.first { $0.name == name } }
+                return makeRunner(
+                    spec, configuration, store: store, http: HTTPService(client: httpClient), blocks: connected,
+                    console: console, logger: logger)
             })
         let api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         let app = Application(
@@ -64,7 +73,7 @@ public enum BotyardHost {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: blocks.compactMap { $0.paper as (any Service)? } + [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await runGroup(group, for: configuration.runFor)
         } catch {
@@ -96,7 +105,7 @@ public enum BotyardHost {
 
     private static func makeRunner(
         _ manifestSpec: WorkerSpec, _ configuration: HostConfiguration, store: any StateStore, http: HTTPService,
-        console: Console?, logger: Logger
+        blocks: [BybitBlock], console: Console?, logger: Logger
     ) -> WorkerRunner {
         var spec = manifestSpec
         var revision = 0
@@ -107,7 +116,7 @@ public enum BotyardHost {
             revision = deployed.number
         }
         let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
-        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http)
+        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http, blocks: blocks)
         let runner = WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
             switch current.code {
             case .python:

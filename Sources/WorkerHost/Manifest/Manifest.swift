@@ -24,6 +24,8 @@ public struct WorkerSpec: Sendable, Equatable {
     public var environment: [String: String] = [:]
     /// The folder its process starts in (the manifest's folder).
     public var workingDirectory: String
+    /// The blocks it uses (`connect:`), by name; the first of each type is its `ctx.<type>`.
+    public var connect: [String] = []
 
     public init(name: String, code: WorkerCode, workingDirectory: String) {
         self.name = name
@@ -45,10 +47,13 @@ public struct Manifest: Sendable, Equatable {
     public var path: String?
     /// The workers, in the order the file lists them.
     public var workers: [WorkerSpec]
+    /// The blocks, in the order the file lists them.
+    public var blocks: [BlockSpec]
 
-    public init(path: String?, workers: [WorkerSpec]) {
+    public init(path: String?, workers: [WorkerSpec], blocks: [BlockSpec] = []) {
         self.path = path
         self.workers = workers
+        self.blocks = blocks
     }
 }
 
@@ -57,15 +62,29 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     public var file: String
     public var line: Int?
     public var worker: String?
+    public var block: String?
     public var field: String?
     public var message: String
+
+    public init(
+        file: String, line: Int? = nil, worker: String? = nil, block: String? = nil, field: String? = nil,
+        message: String
+    ) {
+        self.file = file
+        self.line = line
+        self.worker = worker
+        self.block = block
+        self.field = field
+        self.message = message
+    }
 
     public var description: String {
         var text = file
         if let line { text += ":\(line)" }
         text += ":"
-        if let worker { text += " worker '\(worker)'" }
-        if let field { text += (worker == nil ? " field '\(field)'" : ", field '\(field)'") }
-        return text + (worker == nil && field == nil ? " " : ": ") + message
+        let owner = worker.map { " worker '\($0)'" } ?? block.map { " block '\($0)'" }
+        if let owner { text += owner }
+        if let field { text += (owner == nil ? " field '\(field)'" : ", field '\(field)'") }
+        return text + (owner == nil && field == nil ? " " : ": ") + message
     }
 }

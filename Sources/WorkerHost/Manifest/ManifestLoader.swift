@@ -6,9 +6,14 @@ import Yams
 public struct ManifestLoader: Sendable {
     /// Swift workers that may be named with `swift:`.
     public var swiftWorkers: Set<String>
+    /// The variables `${NAME}` in block settings read: the host's environment.
+    public var environment: [String: String]
 
-    public init(swiftWorkers: Set<String> = []) {
+    public init(
+        swiftWorkers: Set<String> = [], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.swiftWorkers = swiftWorkers
+        self.environment = environment
     }
 
     /// Loads the manifest at `path`.
@@ -33,19 +38,17 @@ public struct ManifestLoader: Sendable {
             throw ManifestError(file: path, line: 1, message: "expected a mapping with a 'workers:' key")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var context = Context(file: path, folder: folder, swiftWorkers: swiftWorkers)
-        var workers: [WorkerSpec] = []
-        for (keyNode, value) in mapping {
-            let key = keyNode.string ?? ""
-            guard key == "workers" else {
-                throw context.error(keyNode, field: key, "unknown key; a manifest has 'workers:'")
-            }
-            workers = try context.workers(value)
+        var context = Context(file: path, folder: folder, swiftWorkers: swiftWorkers, environment: environment)
+        for (keyNode, _) in mapping where !["workers", "blocks"].contains(keyNode.string ?? "") {
+            throw context.error(keyNode, field: keyNode.string, "unknown key; a manifest has 'workers:' and 'blocks:'")
         }
+        let sections = Dictionary(mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
+        if let blocks = sections["blocks"] { context.blocks = try context.blocks(blocks) }
+        let workers = try sections["workers"].map { node throws(ManifestError) in try context.workers(node) } ?? []
         guard !workers.isEmpty else {
             throw ManifestError(file: path, line: 1, message: "no workers: declare at least one under 'workers:'")
         }
-        return Manifest(path: path, workers: workers)
+        return Manifest(path: path, workers: workers, blocks: context.blocks)
     }
 
     private static func line(of error: any Error) -> Int? {
@@ -56,14 +59,18 @@ public struct ManifestLoader: Sendable {
 }
 
 extension ManifestLoader {
-    fileprivate struct Context {
+    struct Context {
         let file: String
         let folder: String
         let swiftWorkers: Set<String>
+        let environment: [String: String]
+        var blocks: [BlockSpec] = []
         var worker: String?
+        var block: String?
 
         func error(_ node: Node?, field: String?, _ message: String) -> ManifestError {
-            ManifestError(file: file, line: node?.mark?.line, worker: worker, field: field, message: message)
+            ManifestError(
+                file: file, line: node?.mark?.line, worker: worker, block: block, field: field, message: message)
         }
 
         mutating func workers(_ node: Node) throws(ManifestError) -> [WorkerSpec] {
@@ -100,11 +107,26 @@ extension ManifestLoader {
             if let every = fields["every"] { spec.every = try interval(every.value) }
             if let timeout = fields["tick_timeout"] { spec.tickTimeout = try tickTimeout(timeout.value) }
             if let maxErrors = fields["max_errors"] { spec.maxErrors = try maxErrorsValue(maxErrors.value) }
-            if let env = fields["env"] { spec.environment = try environment(env.value) }
+            if let env = fields["env"] { spec.environment = try environmentValue(env.value) }
+            if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
             return spec
         }
 
-        static let knownFields: Set<String> = ["code", "swift", "every", "max_errors", "tick_timeout", "env"]
+        static let knownFields: Set<String> = [
+            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect",
+        ]
+
+        /// `connect:`, a list of declared block names.
+        func connections(_ node: Node) throws(ManifestError) -> [String] {
+            let names = node.sequence.map { $0.map { $0.string ?? "" } } ?? node.string.map { [$0] }
+            guard let names else { throw error(node, field: "connect", "expected a list of block names, like [main]") }
+            let declared = blocks.map(\.name)
+            for name in names where !declared.contains(name) {
+                let known = declared.isEmpty ? "none are declared under 'blocks:'" : declared.joined(separator: ", ")
+                throw error(node, field: "connect", "no block named '\(name)'; blocks: \(known)")
+            }
+            return names
+        }
 
         func code(_ fields: [String: (key: Node, value: Node)]) throws(ManifestError) -> WorkerCode {
             switch (fields["code"], fields["swift"]) {
@@ -153,7 +175,7 @@ extension ManifestLoader {
             return count
         }
 
-        func environment(_ node: Node) throws(ManifestError) -> [String: String] {
+        func environmentValue(_ node: Node) throws(ManifestError) -> [String: String] {
             guard let mapping = node.mapping else {
                 throw error(node, field: "env", "expected a mapping of variable names to values")
             }

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// The worker protocol's version; `init` carries it and `ready` must echo it.
@@ -119,12 +120,17 @@ extension WorkerFrame {
 
 /// Frames the host sends to a worker.
 enum HostFrame {
-    static func initialize(worker: String, script: String?, interval: Duration, tickTimeout: Duration) -> JSONValue {
+    /// - Parameter blocks: the worker's connected blocks, in `connect:` order: name and type, never a secret.
+    static func initialize(
+        worker: String, script: String?, interval: Duration, tickTimeout: Duration,
+        blocks: [(name: String, type: String)] = []
+    ) -> JSONValue {
         [
             "type": "init", "v": .number(Double(WorkerProtocol.version)),
             "worker": ["name": .string(worker), "interval": .number(interval.seconds)],
             "script": script.map(JSONValue.string) ?? .null,
             "tick_timeout": .number(tickTimeout.seconds),
+            "blocks": .array(blocks.map { ["name": .string($0.name), "type": .string($0.type)] }),
         ]
     }
 
@@ -146,8 +152,10 @@ enum HostFrame {
         case .success(let value):
             return ["type": "result", "id": .number(Double(id)), "ok": true, "value": value]
         case .failure(let error):
-            let failure: JSONValue = ["type": .string(error.kind.rawValue), "message": .string(error.message)]
-            return ["type": "result", "id": .number(Double(id)), "ok": false, "error": failure]
+            var failure = error.details
+            failure["type"] = .string(error.kind.rawValue)
+            failure["message"] = .string(error.message)
+            return ["type": "result", "id": .number(Double(id)), "ok": false, "error": .object(failure)]
         }
     }
 

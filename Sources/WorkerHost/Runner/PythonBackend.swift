@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 import NIOCore
 import Synchronization
@@ -54,7 +55,8 @@ final class PythonBackend: WorkerBackend {
     private func load(_ connection: WorkerConnection) async throws(StartFailure) {
         let script: String? = if case .python(let path) = spec.code { path } else { nil }
         let initFrame = HostFrame.initialize(
-            worker: spec.name, script: script, interval: spec.every, tickTimeout: spec.tickTimeout)
+            worker: spec.name, script: script, interval: spec.every, tickTimeout: spec.tickTimeout,
+            blocks: services.blockList)
         let reply = await exchange(connection, send: initFrame, within: Self.loadTimeout)
         switch reply {
         case .frame(.ready(let version, _)) where version == WorkerProtocol.version:
@@ -75,6 +77,7 @@ final class PythonBackend: WorkerBackend {
     }
 
     private func setup(_ connection: WorkerConnection) async throws(StartFailure) {
+        services.beginTick(0)
         let reply = await exchange(
             connection, send: HostFrame.setup(timeout: spec.tickTimeout), within: spec.tickTimeout + Self.killGrace)
         switch reply {
@@ -92,6 +95,7 @@ final class PythonBackend: WorkerBackend {
         guard let connection = current.withLock({ $0 }) else {
             return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker process is not running"))
         }
+        services.beginTick(request.number)
         let reply = await exchange(
             connection, at: request.slot, send: { HostFrame.tick(request) }, within: request.timeout + Self.killGrace)
         switch reply {

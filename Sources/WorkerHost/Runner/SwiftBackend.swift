@@ -47,7 +47,8 @@ final class SwiftBackend: WorkerBackend {
     }
 
     private func context(tick: Int, timeout: Duration) -> WorkerContext {
-        WorkerContext(
+        services.beginTick(tick)
+        return WorkerContext(
             worker: .init(name: spec.name, tick: tick, interval: spec.every), services: services,
             deadline: .now + timeout)
     }

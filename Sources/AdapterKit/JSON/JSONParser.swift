@@ -2,19 +2,24 @@
 ///
 /// Hand-written because every ctx call is parsed on the event loop; it is several times cheaper than
 /// `JSONDecoder` here, and it bounds nesting so that a hostile frame cannot exhaust the host's stack.
-struct JSONParser {
+public struct JSONParser {
     /// Why text is not JSON.
-    struct Failure: Error, Equatable {
-        var offset: Int
-        var reason: String
+    public struct Failure: Error, Equatable {
+        public var offset: Int
+        public var reason: String
+
+        public init(offset: Int, reason: String) {
+            self.offset = offset
+            self.reason = reason
+        }
     }
 
     /// The deepest nesting of arrays and objects accepted.
-    static let maxDepth = 128
+    public static let maxDepth = 128
 
     /// Parses a whole document.
     /// - Throws: `Failure` at the first byte that is not valid JSON, or on trailing content.
-    static func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { buffer throws(Failure) in
             var parser = JSONParser(bytes: buffer)

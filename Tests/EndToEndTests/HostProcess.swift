@@ -83,12 +83,16 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["run", target, "--data-dir", data.path, "--port", "0"] + extra
         process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        try await waitUntil("the host's API is up", timeout: .seconds(30)) { self.data.readHostInfo() != nil }
+        try await waitUntil("the host's API is up", timeout: .seconds(30)) {
+            !self.process.isRunning || self.data.readHostInfo() != nil
+        }
+        guard process.isRunning else { throw Timeout(what: "the host's API is up, but it exited", output: output) }
     }
 
     /// Everything the host printed so far.

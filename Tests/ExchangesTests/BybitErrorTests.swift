@@ -31,7 +31,8 @@ struct BybitErrorTests {
 struct OrderLinkIDTests {
     @Test func derivedIdsFollowBybitsRules() {
         let id = OrderLinkID.derive(
-            worker: "sma crossover/BTC ✓ with a very long name", hostStart: 1_800_000_000_000, tick: 123_456, sequence: 3)
+            worker: "sma crossover/BTC ✓ with a very long name", hostStart: 1_800_000_000_000, tick: 123_456,
+            sequence: 3)
         #expect(OrderLinkID.isValid(id))
         #expect(id.hasPrefix("smacrossover"))
         #expect(id.count <= 36)

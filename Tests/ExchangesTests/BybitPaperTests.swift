@@ -45,7 +45,7 @@ struct BybitPaperTests {
             let positions = try await client.result(.positions, ["category": "linear", "symbol": "BTCUSDT"])
             let position = try #require(positions["list"]?[0])
             #expect(position["side"]?.stringValue == "Buy")
-            #expect(position["size"]?.stringValue == "0.02")
+            #expect(position["size"]?.stringValue.flatMap(Double.init) == 0.02)
             #expect((Double(position["avgPrice"]?.stringValue ?? "") ?? 0) > 1000)
 
             let executions = try await client.result(.executions, ["category": "linear", "symbol": "BTCUSDT"])
@@ -71,9 +71,10 @@ struct BybitPaperTests {
             #expect(open["list"]?.arrayValue?.map { $0["orderId"]?.stringValue } == [orderID])
             #expect(open["list"]?[0]?["orderStatus"]?.stringValue == "New")
 
-            _ = try await client.result(.amendOrder, base.merging(["orderId": .string(orderID), "price": "1100"]) { $1 })
+            _ = try await client.result(
+                .amendOrder, base.merging(["orderId": .string(orderID), "price": "1100"]) { $1 })
             open = try await client.result(.openOrders, base)
-            #expect(open["list"]?[0]?["price"]?.stringValue == "1100")
+            #expect(open["list"]?[0]?["price"]?.stringValue.flatMap(Double.init) == 1100)
 
             _ = try await client.result(.cancelOrder, base.merging(["orderId": .string(orderID)]) { $1 })
             open = try await client.result(.openOrders, base)
@@ -90,7 +91,8 @@ struct BybitPaperTests {
             let base: [String: JSONValue] = ["category": "linear", "symbol": "BTCUSDT"]
             for price in ["1000", "1001"] {
                 _ = try await client.result(
-                    .placeOrder, base.merging(["side": "Buy", "orderType": "Limit", "qty": "0.01", "price": .string(price)]) { $1 })
+                    .placeOrder,
+                    base.merging(["side": "Buy", "orderType": "Limit", "qty": "0.01", "price": .string(price)]) { $1 })
             }
             let cancelled = try await client.result(.cancelAllOrders, base)
             #expect(cancelled["list"]?.arrayValue?.count == 2)
@@ -100,7 +102,8 @@ struct BybitPaperTests {
             let positions = try await client.result(.positions, base)
             #expect(positions["list"]?[0]?["leverage"]?.stringValue == "5")
             let error = await #expect(throws: BybitError.self) {
-                _ = try await client.result(.setLeverage, base.merging(["buyLeverage": "5", "sellLeverage": "5"]) { $1 })
+                _ = try await client.result(
+                    .setLeverage, base.merging(["buyLeverage": "5", "sellLeverage": "5"]) { $1 })
             }
             #expect(error?.retCode == 110043, "leverage not modified")
         }

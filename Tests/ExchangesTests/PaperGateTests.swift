@@ -86,6 +86,7 @@ struct PaperGateTests {
 
     @Test func publicEndpointsNeedNoSignature() {
         var gate = Self.gate()
-        #expect(gate.check(.tickers, headers: { _ in nil }, payload: "", now: Self.now) == .pass(account: nil, limit: nil))
+        #expect(
+            gate.check(.tickers, headers: { _ in nil }, payload: "", now: Self.now) == .pass(account: nil, limit: nil))
     }
 }

@@ -20,28 +20,17 @@ enum PaperHarness {
         exchange configure: (inout PaperExchange.Configuration) -> Void = { _ in },
         client configureClient: (inout BybitConfiguration) -> Void = { _ in },
         clock: SkewableClock = SkewableClock(),
-        _ body: @escaping @Sendable (PaperExchange, BybitClient) async throws -> T
+        _ body: (PaperExchange, BybitClient) async throws -> T
     ) async throws -> T {
         var configuration = PaperExchange.Configuration(accounts: [apiKey: apiSecret])
         configure(&configuration)
         let exchange = PaperExchange(configuration: configuration)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await exchange.run()
-                return nil
-            }
-            var clientConfiguration = BybitConfiguration(
-                network: .custom(url: try await exchange.baseURL()), credentials: (apiKey, apiSecret))
+        return try await exchange.withRunning { url in
+            var clientConfiguration = BybitConfiguration(network: .custom(url: url), credentials: (apiKey, apiSecret))
             configureClient(&clientConfiguration)
             let client = BybitClient(
                 configuration: clientConfiguration, http: AdapterHTTP(client: .shared), wallClock: clock.now)
-            group.addTask { try await body(exchange, client) }
-            while let finished = try await group.next() {
-                guard let result = finished else { continue }
-                group.cancelAll()
-                return result
-            }
-            throw CancellationError()
+            return try await body(exchange, client)
         }
     }
 

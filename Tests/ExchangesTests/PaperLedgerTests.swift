@@ -74,7 +74,9 @@ struct PaperLedgerTests {
     @Test func aDuplicateOrderLinkIDIsRefusedWith110072EvenAfterTheOrderClosed() throws {
         var ledger = PaperLedger(walletBalance: 10_000, idSeed: 1)
         _ = try ledger.place(Self.order("Buy", 0.01, link: "a"), price: 50_000, now: 1)
-        #expect(throws: PaperReject.self) { try ledger.place(Self.order("Buy", 0.01, link: "a"), price: 50_000, now: 2) }
+        #expect(throws: PaperReject.self) {
+            try ledger.place(Self.order("Buy", 0.01, link: "a"), price: 50_000, now: 2)
+        }
         #expect(ledger.find(.link("a"))?.status == "Filled")
     }
 

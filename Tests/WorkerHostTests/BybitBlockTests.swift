@@ -23,11 +23,7 @@ struct BybitBlockTests {
             worker: "trend-1", store: try SQLiteStateStore(path: folder + "/state.sqlite"),
             log: WorkerLog(worker: "trend-1", directory: folder, console: nil), http: HTTPService(client: .shared),
             blocks: [block])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await exchange.run() }
-            try await body(services, exchange)
-            group.cancelAll()
-        }
+        try await exchange.withRunning { _ in try await body(services, exchange) }
     }
 
     func call(_ services: WorkerServices, _ method: String, _ args: JSONValue, block: String = "main")

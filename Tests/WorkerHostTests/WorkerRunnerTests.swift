@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import AdapterKit
+import AsyncHTTPClient
 import Foundation
 import Logging
 import Testing

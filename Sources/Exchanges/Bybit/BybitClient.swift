@@ -133,7 +133,8 @@ public final class BybitClient: Sendable {
                 throw BybitError(code: .rejected, retMsg: "\(endpoint.name) needs api_key and api_secret on the block")
             }
             let timestamp = wallClock() + clockOffset
-            headers = signer.headers(timestamp: timestamp, recvWindow: configuration.recvWindow, payload: payload)
+            headers =
+                signer.headers(timestamp: timestamp, recvWindow: configuration.recvWindow, payload: payload)
                 + [("Accept", "application/json")]
         }
         return AdapterHTTP.Request(
@@ -209,7 +210,9 @@ public final class BybitClient: Sendable {
     private func existingOrder(
         _ args: [String: JSONValue], deadline: ContinuousClock.Instant, duplicate: BybitError
     ) async throws(BybitError) -> JSONValue {
-        var lookup: [String: JSONValue] = ["category": args["category"] ?? "linear", "orderLinkId": args["orderLinkId"] ?? ""]
+        var lookup: [String: JSONValue] = [
+            "category": args["category"] ?? "linear", "orderLinkId": args["orderLinkId"] ?? "",
+        ]
         var found = try await send(.openOrders, lookup, deadline: deadline)
         if found["result"]?["list"]?.arrayValue?.isEmpty ?? true {
             lookup["openOnly"] = "1"  // already filled or cancelled

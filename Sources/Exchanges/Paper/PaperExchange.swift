@@ -71,7 +71,7 @@ public final class PaperExchange: Service {
             configuration: .init(address: .hostname(configuration.hostname, port: configuration.port)),
             onServerRunning: { channel in self.boundPort.withLock { $0 = channel.localAddress?.port } },
             logger: logger)
-        try await app.runService()
+        try await app.run()  // as a service of the caller's group, which owns the signals
     }
 
     /// The base URL once the server listens.
@@ -119,7 +119,8 @@ public final class PaperExchange: Service {
         case nil: break
         }
         let verdict = gate.withLock { gate in
-            gate.check(endpoint, headers: { HTTPField.Name($0).flatMap { request.headers[$0] } }, payload: payload, now: now)
+            gate.check(
+                endpoint, headers: { HTTPField.Name($0).flatMap { request.headers[$0] } }, payload: payload, now: now)
         }
         switch verdict {
         case .reject(let retCode, let retMsg): return Self.envelope(retCode: retCode, retMsg: retMsg, now: now)
@@ -143,9 +144,11 @@ public final class PaperExchange: Service {
         } else {
             return Self.envelope(retCode: 10001, retMsg: "params error: the body is not a JSON object", now: now)
         }
-        let result = venue.withLock { venue in Result { () throws(PaperReject) in
-            try venue.answer(endpoint, params, account: account, now: now)
-        } }
+        let result = venue.withLock { venue in
+            Result { () throws(PaperReject) in
+                try venue.answer(endpoint, params, account: account, now: now)
+            }
+        }
         if endpoint == .placeOrder, case .success = result, faults.takeDroppedCreate() {
             logger.debug("paper exchange: holding a create response past the client's timeout")
             try? await Task.sleep(for: configuration.droppedResponseHold)

@@ -101,7 +101,8 @@ extension PaperExecution {
         [
             "symbol": .string(symbol), "orderId": .string(orderId), "orderLinkId": .string(orderLinkId),
             "side": .string(side), "orderPrice": orderType == "Limit" ? instrument.price(orderPrice) : "0",
-            "orderQty": instrument.qty(orderQty), "leavesQty": instrument.qty(leavesQty), "orderType": .string(orderType),
+            "orderQty": instrument.qty(orderQty), "leavesQty": instrument.qty(leavesQty),
+            "orderType": .string(orderType),
             "stopOrderType": "", "execFee": PaperInstrument.usdt(fee), "execId": .string(execId),
             "execPrice": instrument.price(price), "execQty": instrument.qty(qty), "execType": "Trade",
             "execValue": PaperInstrument.usdt(qty * price), "execTime": .string(String(time)), "feeCurrency": "USDT",

@@ -5,7 +5,9 @@ struct PaperReject: Error, Sendable {
     var retCode: Int
     var retMsg: String
 
-    static func params(_ detail: String) -> PaperReject { PaperReject(retCode: 10001, retMsg: "params error: \(detail)") }
+    static func params(_ detail: String) -> PaperReject {
+        PaperReject(retCode: 10001, retMsg: "params error: \(detail)")
+    }
 }
 
 /// One order on the paper exchange.

@@ -27,7 +27,8 @@ extension PaperVenue {
             }
             let cancelled = ledger.cancelAll(symbol: symbol, now: now)
             return [
-                "list": .array(cancelled.map { ["orderId": .string($0.orderId), "orderLinkId": .string($0.orderLinkId)] }),
+                "list": .array(
+                    cancelled.map { ["orderId": .string($0.orderId), "orderLinkId": .string($0.orderLinkId)] }),
                 "success": "1",
             ]
         case .openOrders: return try openOrders(params, ledger)
@@ -146,7 +147,8 @@ extension PaperVenue {
         let account: JSONValue = [
             "accountType": "UNIFIED", "totalEquity": PaperInstrument.usdt(equity),
             "totalWalletBalance": PaperInstrument.usdt(ledger.walletBalance),
-            "totalMarginBalance": PaperInstrument.usdt(equity), "totalAvailableBalance": PaperInstrument.usdt(available),
+            "totalMarginBalance": PaperInstrument.usdt(equity),
+            "totalAvailableBalance": PaperInstrument.usdt(available),
             "totalPerpUPL": PaperInstrument.usdt(pnl), "totalInitialMargin": PaperInstrument.usdt(margin.positions),
             "totalMaintenanceMargin": "0", "accountIMRate": "0", "accountMMRate": "0", "accountLTV": "0",
             "coin": .array(coins),

@@ -33,8 +33,10 @@ struct PaperVenue: Sendable {
         case .instrumentsInfo:
             try Self.requireLinear(params)
             let symbols = try Self.symbol(params["symbol"]).map { [$0] } ?? Self.listed
-            return ["category": "linear", "list": .array(symbols.compactMap { PaperInstrument($0)?.json }),
-                "nextPageCursor": ""]
+            return [
+                "category": "linear", "list": .array(symbols.compactMap { PaperInstrument($0)?.json }),
+                "nextPageCursor": "",
+            ]
         default:
             guard let account, var ledger = ledgers[account] else { throw PaperReject(retCode: 10003, retMsg: "") }
             defer { ledgers[account] = ledger }

@@ -38,18 +38,18 @@ final class BybitBlock: Sendable {
     func client(deadline: ContinuousClock.Instant) async throws(CallError) -> BybitClient {
         if let client = cached.withLock({ $0 }) { return client }
         var configuration: BybitConfiguration
-        switch settings.venue {
-        case .bybit(let network):
-            let credentials = settings.apiKey.flatMap { key in settings.apiSecret.map { (key, $0) } }
-            configuration = BybitConfiguration(network: network, credentials: credentials)
-        case .paper:
+        if let paper {
             let url: String
             do {
-                url = try await paper!.baseURL(timeout: min(.seconds(10), deadline - .now))
+                url = try await paper.baseURL(timeout: min(.seconds(10), deadline - .now))
             } catch {
                 throw CallError(.connection, "block '\(name)': the paper exchange is not listening")
             }
             configuration = BybitConfiguration(network: .custom(url: url), credentials: paperCredentials)
+        } else {
+            let network: BybitNetwork = if case .bybit(let network) = settings.venue { network } else { .testnet }
+            let credentials = settings.apiKey.flatMap { key in settings.apiSecret.map { (key, $0) } }
+            configuration = BybitConfiguration(network: network, credentials: credentials)
         }
         configuration.recvWindow = settings.recvWindow
         let client = BybitClient(configuration: configuration, http: http, logger: logger)
@@ -90,6 +90,6 @@ final class BybitBlock: Sendable {
     private static func randomToken(_ length: Int) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<length).map { _ in alphabet[Int.random(in: alphabet.indices, using: &generator)] })
     }
 }

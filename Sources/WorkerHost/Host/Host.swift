@@ -73,7 +73,8 @@ public enum BotyardHost {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: blocks.compactMap { $0.paper as (any Service)? } + [supervisor, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: blocks.compactMap { $0.paper as (any Service)? } + [supervisor, app],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await runGroup(group, for: configuration.runFor)
         } catch {

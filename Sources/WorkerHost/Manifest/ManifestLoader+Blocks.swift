@@ -44,7 +44,9 @@ extension ManifestLoader.Context {
             throw error(field.key, field: name, "unknown field; a bybit block has \(known)")
         }
         var settings = BybitBlockSettings(venue: try venue(fields))
-        settings.apiKey = try fields["api_key"].map { field throws(ManifestError) in try expanded(field.value, "api_key") }
+        settings.apiKey = try fields["api_key"].map { field throws(ManifestError) in
+            try expanded(field.value, "api_key")
+        }
         settings.apiSecret = try fields["api_secret"].map { field throws(ManifestError) in
             try expanded(field.value, "api_secret")
         }
@@ -52,7 +54,9 @@ extension ManifestLoader.Context {
             throw error(given.key, field: given.key.string, "a paper block makes its own keys; remove this field")
         }
         if (settings.apiKey == nil) != (settings.apiSecret == nil) {
-            throw error(nil, field: settings.apiKey == nil ? "api_key" : "api_secret", "give both api_key and api_secret, or neither")
+            throw error(
+                nil, field: settings.apiKey == nil ? "api_key" : "api_secret",
+                "give both api_key and api_secret, or neither")
         }
         if let window = fields["recv_window"] {
             guard let value = window.value.string.flatMap({ Int($0) }), (1...60_000).contains(value) else {

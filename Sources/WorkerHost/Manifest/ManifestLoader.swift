@@ -42,7 +42,8 @@ public struct ManifestLoader: Sendable {
         for (keyNode, _) in mapping where !["workers", "blocks"].contains(keyNode.string ?? "") {
             throw context.error(keyNode, field: keyNode.string, "unknown key; a manifest has 'workers:' and 'blocks:'")
         }
-        let sections = Dictionary(mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
+        let sections = Dictionary(
+            mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
         if let blocks = sections["blocks"] { context.blocks = try context.blocks(blocks) }
         let workers = try sections["workers"].map { node throws(ManifestError) in try context.workers(node) } ?? []
         guard !workers.isEmpty else {

@@ -86,8 +86,11 @@ let package = Package(
             dependencies: [
                 "WorkerHost",
                 "ExampleStrategies",
+                "Exchanges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

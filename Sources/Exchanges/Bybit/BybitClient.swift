@@ -146,8 +146,11 @@ public final class BybitClient: Sendable {
         let parsed = try? JSONParser.parse(response.body)
         let retCode = parsed?["retCode"]?.intValue ?? parsed?["ret_code"]?.intValue
         let retMsg = (parsed?["retMsg"] ?? parsed?["ret_msg"])?.stringValue.map(redactor.redact)
-        if let error = BybitError.classify(httpStatus: response.status, retCode: retCode, retMsg: retMsg) {
-            if error.code == .rateLimited { drain(endpoint, headers: response.headers, fallback: .seconds(2)) }
+        if var error = BybitError.classify(httpStatus: response.status, retCode: retCode, retMsg: retMsg) {
+            error.retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { .seconds($0) }
+            if error.code == .rateLimited {
+                drain(endpoint, headers: response.headers, fallback: error.retryAfter ?? .seconds(2))
+            }
             if error.code == .ipBanned { drain(nil, headers: [:], fallback: .seconds(600)) }
             throw error
         }
@@ -198,7 +201,8 @@ public final class BybitClient: Sendable {
         default:
             guard error.isRetryable || error.code == .http && (error.httpStatus ?? 0) >= 500,
                 endpoint.replay != .unsafe,
-                let delay = retry.delay(afterAttempt: attempt, jitter: Double.random(in: 0...1)),
+                let delay = retry.delay(
+                    afterAttempt: attempt, retryAfter: error.retryAfter, jitter: Double.random(in: 0...1)),
                 .now + delay < deadline
             else { throw error }
             logger.info("bybit retry", metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])

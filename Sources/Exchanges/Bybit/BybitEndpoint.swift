@@ -80,10 +80,15 @@ public enum BybitRateLimits {
         "position/list": 50, "position/set-leverage": 10, "account/wallet-balance": 50,
     ]
 
+    /// Bybit counts requests by their arrival in fixed windows; the limiter spaces them by their departure.
+    /// A 10 % longer window absorbs the difference in network delay (Hummingbot's throttler keeps a margin
+    /// for the same reason); the server's own correction (10006, `X-Bapi-Limit-Status`) covers the rest.
+    public static let safetyMargin = 1.1
+
     /// Every limit, for one block's limiter.
     public static var all: [RateLimit] {
-        [RateLimit(id: ip, limit: 600, window: .seconds(5))]
-            + perSecond.map { RateLimit(id: $0.key, limit: $0.value, window: .seconds(1)) }
+        [RateLimit(id: ip, limit: 600, window: .seconds(5) * safetyMargin)]
+            + perSecond.map { RateLimit(id: $0.key, limit: $0.value, window: .seconds(1) * safetyMargin) }
     }
 
     /// What one request to `endpoint` draws.

@@ -27,6 +27,8 @@ public struct BybitError: Error, Sendable, Equatable, CustomStringConvertible {
     public var retMsg: String
     /// The HTTP status, when there was one.
     public var httpStatus: Int?
+    /// How long the server asked the client to wait (`Retry-After`), when it did.
+    public var retryAfter: Duration?
 
     public init(code: Code, retCode: Int = 0, retMsg: String, httpStatus: Int? = nil) {
         self.code = code

@@ -77,7 +77,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "adapter-bench",
-            dependencies: ["AdapterKit", "Exchanges"],
+            dependencies: [
+                "AdapterKit", "Exchanges", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "bench/swift",
             swiftSettings: swiftSettings
         ),

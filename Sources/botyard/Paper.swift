@@ -29,8 +29,9 @@ struct Paper: AsyncParsableCommand {
     var prices: String?
 
     func run() async throws {
-        let key = apiKey ?? Self.token(18)
-        let secret = apiSecret ?? Self.token(36)
+        let generated = PaperExchange.generateCredentials()
+        let key = apiKey ?? generated.apiKey
+        let secret = apiSecret ?? generated.apiSecret
         var configuration = PaperExchange.Configuration(accounts: [key: secret])
         configuration.port = port
         configuration.prices = try prices.map { try PriceSource.csv(path: $0) } ?? .randomWalk(seed: seed)
@@ -44,10 +45,5 @@ struct Paper: AsyncParsableCommand {
         let banner = "paper exchange on \(url)\napi key:    \(key)\napi secret: \(secret)\n"
         try? FileHandle.standardOutput.write(contentsOf: Data(banner.utf8))  // unbuffered: scripts read it at once
         try await running
-    }
-
-    private static func token(_ length: Int) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<length).map { _ in alphabet[Int.random(in: alphabet.indices)] })
     }
 }

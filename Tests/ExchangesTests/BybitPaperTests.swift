@@ -109,6 +109,37 @@ struct BybitPaperTests {
         }
     }
 
+    @Test func typedResultsReadTheSameResponses() async throws {
+        try await PaperHarness.run { _, client in
+            let deadline = PaperHarness.deadline
+            let linear: [String: JSONValue] = ["category": "linear", "symbol": "ETHUSDT"]
+            let ticker = try #require(
+                BybitTicker.list(try await client.call(.tickers, linear, deadline: deadline)).first)
+            #expect(ticker.symbol == "ETHUSDT" && ticker.lastPrice > 0)
+            #expect((ticker.bid ?? 0) < (ticker.ask ?? 0))
+            let candles = BybitCandle.list(
+                try await client.call(.kline, linear.merging(["interval": "5", "limit": 3]) { $1 }, deadline: deadline))
+            #expect(candles.count == 3)
+            #expect(candles.allSatisfy { $0.low <= $0.open && $0.open <= $0.high && $0.low <= $0.close })
+
+            let sell = try await client.call(
+                .placeOrder, linear.merging(["side": "Sell", "orderType": "Market", "qty": "0.5"]) { $1 },
+                deadline: deadline)
+            let ack = try #require(BybitOrderAck(envelope: sell))
+            let position = try #require(
+                BybitPosition.list(try await client.call(.positions, linear, deadline: deadline)).first)
+            #expect(position.size == -0.5, "short, signed")
+            let fill = try #require(
+                BybitExecution.list(try await client.call(.executions, linear, deadline: deadline)).first)
+            #expect(fill.orderId == ack.orderId && fill.qty == 0.5 && !fill.isMaker)
+            #expect(abs(fill.fee - 0.5 * fill.price * 0.00055) < 0.01)
+            let wallet = try #require(
+                BybitWallet.list(try await client.call(.walletBalance, ["accountType": "UNIFIED"], deadline: deadline))
+                    .first)
+            #expect(wallet.totalEquity < 100_000 && wallet.availableBalance < wallet.totalEquity)
+        }
+    }
+
     @Test func aBusinessErrorCarriesBybitsCodeAndMessage() async throws {
         try await PaperHarness.run { _, client in
             let error = await #expect(throws: BybitError.self) {

@@ -73,6 +73,14 @@ struct JSONValueTests {
         #expect(throws: (any Error).self) { try JSONValue(parsing: Data(text.utf8)) }
     }
 
+    @Test func theInitFrameNamesTheConnectedBlocksAndNothingElseOfThem() {
+        let frame = HostFrame.initialize(
+            worker: "trend", script: "/s.py", interval: .seconds(5), tickTimeout: .seconds(60),
+            blocks: [("main", "bybit"), ("sim", "bybit")])
+        #expect(frame["blocks"] == [["name": "main", "type": "bybit"], ["name": "sim", "type": "bybit"]])
+        #expect(frame["worker"]?["name"]?.stringValue == "trend")
+    }
+
     @Test func nestingIsBounded() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: (any Error).self) { try JSONValue(parsing: Data(deep.utf8)) }

@@ -49,10 +49,22 @@ public struct RateLimitBook: Sendable {
         }
     }
 
-    private var pools: [String: Pool]
+    private var pools: [Pool]
+    private let index: [String: Int]  // limit id → position in `pools`
 
     public init(limits: [RateLimit]) {
-        pools = Dictionary(limits.map { ($0.id, Pool(limit: $0)) }, uniquingKeysWith: { _, last in last })
+        var unique: [RateLimit] = []
+        var index: [String: Int] = [:]
+        for limit in limits {
+            if let at = index[limit.id] {
+                unique[at] = limit  // the last of a repeated id wins
+            } else {
+                index[limit.id] = unique.count
+                unique.append(limit)
+            }
+        }
+        pools = unique.map { Pool(limit: $0) }
+        self.index = index
     }
 
     /// Reserves room for a request arriving at `now`.
@@ -61,55 +73,56 @@ public struct RateLimitBook: Sendable {
     public mutating func reserve(_ costs: [RateLimitCost], now: Instant, deadline: Instant) throws(RateLimitError)
         -> Instant
     {
-        var start = now
-        var bottleneck = costs.first?.limitID ?? "?"
-        for cost in costs {
-            guard let limit = pools[cost.limitID]?.limit.limit else {
-                throw RateLimitError(code: .unknownLimit, message: "no rate limit named '\(cost.limitID)'")
+        // The hot path: one dictionary lookup per cost, the rest by position, nothing on the heap.
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: costs.count) { slots throws(RateLimitError) in
+            for (n, cost) in costs.enumerated() {
+                guard let slot = index[cost.limitID] else {
+                    throw RateLimitError(code: .unknownLimit, message: "no rate limit named '\(cost.limitID)'")
+                }
+                guard cost.weight <= pools[slot].limit.limit else {
+                    throw RateLimitError(
+                        code: .tooHeavy, message: "weight \(cost.weight) exceeds the whole '\(cost.limitID)' limit")
+                }
+                slots[n] = slot
+                pools[slot].prune(now: now)
             }
-            guard cost.weight <= limit else {
-                throw RateLimitError(
-                    code: .tooHeavy, message: "weight \(cost.weight) exceeds the whole '\(cost.limitID)' limit")
-            }
-            pools[cost.limitID]?.prune(now: now)
-        }
-        var settled = false
-        while !settled {
-            settled = true
-            for cost in costs {
-                guard let room = pools[cost.limitID]?.room(for: cost.weight, from: start) else { continue }
-                if room > start {
-                    start = room
-                    bottleneck = cost.limitID
-                    settled = false
+            var start = now
+            var bottleneck = costs.first?.limitID ?? "?"
+            var settled = false
+            while !settled {
+                settled = true
+                for (n, cost) in costs.enumerated() {
+                    let room = pools[slots[n]].room(for: cost.weight, from: start)
+                    if room > start {
+                        start = room
+                        bottleneck = cost.limitID
+                        settled = false
+                    }
                 }
             }
+            guard start <= deadline else {
+                throw RateLimitError(
+                    code: .pastDeadline,
+                    message: "rate limit '\(bottleneck)' needs a wait of \(start - now), past this request's deadline")
+            }
+            for (n, cost) in costs.enumerated() {
+                pools[slots[n]].log.append((start, cost.weight))
+                pools[slots[n]].total += cost.weight
+            }
+            return start
         }
-        guard start <= deadline else {
-            throw RateLimitError(
-                code: .pastDeadline,
-                message:
-                    "rate limit '\(bottleneck)' needs a wait of \(start - now), past this request's deadline"
-            )
-        }
-        for cost in costs {
-            pools[cost.limitID]?.log.append((start, cost.weight))
-            pools[cost.limitID]?.total += cost.weight
-        }
-        return start
     }
 
     /// Blocks `limitID` until `until`, as the server says (no allowance left, a 429, a retry-after).
     public mutating func block(_ limitID: String, until: Instant) {
-        guard let current = pools[limitID]?.blockedUntil, current > until else {
-            pools[limitID]?.blockedUntil = until
-            return
-        }
+        guard let slot = index[limitID] else { return }
+        if let current = pools[slot].blockedUntil, current > until { return }
+        pools[slot].blockedUntil = until
     }
 
     /// The weight reserved in `limitID` within the window that ends at `instant` (for tests and metrics).
     public func used(_ limitID: String, windowEndingAt instant: Instant) -> Int {
-        guard let pool = pools[limitID] else { return 0 }
+        guard let pool = index[limitID].map({ pools[$0] }) else { return 0 }
         let start = instant - pool.limit.window
         return pool.log[pool.head...].filter { $0.at > start && $0.at <= instant }.reduce(0) { $0 + $1.weight }
     }

@@ -18,6 +18,7 @@ public final class BybitClient: Sendable {
     private let wallClock: @Sendable () -> Int64
     private let logger: Logger
     private let clockState = Mutex(ClockState())
+    private let initialSync = Mutex<Task<Void, any Error>?>(nil)
     private let sequence = Atomic<Int>(0)
     private let startedAt: Int64
 
@@ -89,6 +90,22 @@ public final class BybitClient: Sendable {
         clockState.withLock { $0 = ClockState(offset: offset, synced: true) }
     }
 
+    /// Syncs the clock once for every caller that needs it first (concurrent first calls share one request).
+    private func firstSync(deadline: ContinuousClock.Instant) async throws(BybitError) {
+        let task = initialSync.withLock { current in
+            if let current { return current }
+            let task = Task { try await self.syncTime(deadline: deadline) }
+            current = task
+            return task
+        }
+        do {
+            try await task.value
+        } catch {
+            initialSync.withLock { $0 = nil }  // the next call tries again
+            throw error as? BybitError ?? BybitError(code: .transport, retMsg: "clock sync failed: \(error)")
+        }
+    }
+
     /// A fresh orderLinkId for an order whose caller gave none.
     public func nextOrderLinkID() -> String {
         let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
@@ -102,14 +119,14 @@ public final class BybitClient: Sendable {
         _ endpoint: BybitEndpoint, _ args: [String: JSONValue], deadline: ContinuousClock.Instant
     ) async throws(BybitError) -> JSONValue {
         if endpoint.isPrivate, !clockState.withLock({ $0.synced }) {
-            try await syncTime(deadline: deadline)
+            try await firstSync(deadline: deadline)
         }
         do {
             try await limiter.acquire(BybitRateLimits.costs(endpoint), deadline: deadline)
         } catch {
             throw BybitError(code: .rateLimited, retMsg: "\(endpoint.name): \(error.message)")
         }
-        let request = try makeRequest(endpoint, args)
+        let request = try request(endpoint, args)
         let requestDeadline = min(deadline, .now + configuration.requestTimeout)
         let response: AdapterHTTP.Response
         do {
@@ -121,9 +138,11 @@ public final class BybitClient: Sendable {
         return try envelope(of: response, endpoint: endpoint)
     }
 
-    private func makeRequest(
-        _ endpoint: BybitEndpoint, _ args: [String: JSONValue]
-    ) throws(BybitError) -> AdapterHTTP.Request {
+    /// The request `call` sends for already-normalized `args`: URL, signed headers and body bytes.
+    /// - Throws: `BybitError` for a private endpoint on a client without credentials.
+    public func request(_ endpoint: BybitEndpoint, _ args: [String: JSONValue]) throws(BybitError)
+        -> AdapterHTTP.Request
+    {
         let payload = endpoint.method == .GET ? BybitParameters.query(args) : JSONValue.object(args).jsonText()
         var url = configuration.network.baseURL + endpoint.path
         if endpoint.method == .GET, !payload.isEmpty { url += "?" + payload }

@@ -22,7 +22,7 @@ final class BybitBlock: Sendable {
         self.http = http
         self.logger = logger
         if case .paper(let prices) = settings.venue {
-            let credentials = (apiKey: Self.randomToken(18), apiSecret: Self.randomToken(36))
+            let credentials = PaperExchange.generateCredentials()
             var configuration = PaperExchange.Configuration(accounts: [credentials.apiKey: credentials.apiSecret])
             configuration.prices = prices
             paperCredentials = credentials
@@ -85,11 +85,5 @@ final class BybitBlock: Sendable {
         failure.details = ["ret_code": .number(Double(error.retCode)), "ret_msg": .string(error.retMsg)]
         if let status = error.httpStatus { failure.details["http_status"] = .number(Double(status)) }
         return failure
-    }
-
-    private static func randomToken(_ length: Int) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet[Int.random(in: alphabet.indices, using: &generator)] })
     }
 }

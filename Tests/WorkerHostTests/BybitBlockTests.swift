@@ -22,7 +22,7 @@ struct BybitBlockTests {
         let services = WorkerServices(
             worker: "trend-1", store: try SQLiteStateStore(path: folder + "/state.sqlite"),
             log: WorkerLog(worker: "trend-1", directory: folder, console: nil), http: HTTPService(client: .shared),
-            blocks: [block])
+            blocks: [.bybit(block)])
         try await exchange.withRunning { _ in try await body(services, exchange) }
     }
 

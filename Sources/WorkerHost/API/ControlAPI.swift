@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
+import Monitor
 
 extension WorkerStatus: ResponseEncodable {}
 
@@ -9,14 +11,18 @@ public struct ControlAPI: Sendable {
     let store: any StateStore
     let data: DataDirectory
     let python: PythonRuntime
+    /// The monitor blocks, whose feeds are under `/api/monitor`.
+    var monitor = MonitorHub(boards: [])
 
-    /// The routes, on a router for `Context`.
-    public func router(token: String) -> Router<BasicRequestContext> {
+    /// The routes: `/health`, the dashboard pages, and `/api/…` behind the tokens (the viewer token reads).
+    public func router(token: String, viewerToken: String? = nil) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorLoggingMiddleware())
         router.get("/health") { _, _ in Health(status: "ok", workers: supervisor.names.count) }
+        DashboardAssets.add(to: router)
         let api = router.group("api")
-            .add(middleware: BearerTokenMiddleware(token: token, hint: "the admin token is in \(data.tokenFile)"))
+            .add(middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint))
+        MonitorRoutes(hub: monitor).add(to: api)
         api.get("workers") { _, _ in supervisor.statuses }
         api.get("workers/:name") { _, context in try runner(context).status }
         api.post("workers/:name/start") { _, context in try command(context, .start(reason: "started by operator")) }
@@ -28,6 +34,16 @@ public struct ControlAPI: Sendable {
         api.post("workers/:name/deploy") { request, context in try await deploy(request, context) }
         return router
     }
+
+    /// The WebSocket routes (`/api/monitor/:block/ws`), behind the same tokens.
+    public func webSocketRouter(token: String, viewerToken: String? = nil) -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.add(middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint))
+        MonitorRoutes(hub: monitor).addWebSocket(to: router)
+        return router
+    }
+
+    private var hint: String { "the admin token is in \(data.tokenFile), the viewer token in \(data.viewerTokenFile)" }
 
     struct Health: ResponseEncodable {
         var status: String

@@ -21,7 +21,9 @@ public struct WorkerContext: Sendable {
     public var http: HTTP { HTTP(services: services, deadline: deadline) }
     /// The first connected Bybit block (`ctx.bybit`), or `nil` when the worker connects to none.
     public var bybit: Bybit? {
-        services.blocks.first.map { Bybit(services: services, block: $0.name, deadline: deadline) }
+        services.blocks.first { $0.type == "bybit" }.map {
+            Bybit(services: services, block: $0.name, deadline: deadline)
+        }
     }
 
     let services: WorkerServices

@@ -1,6 +1,7 @@
 import AdapterKit
 import Exchanges
 import Foundation
+import Monitor
 import Synchronization
 
 /// The ctx services of one worker — `state`, `log`, `http` and its connected blocks — shared by Python workers (through ctx calls on
@@ -12,7 +13,7 @@ public final class WorkerServices: Sendable {
     let log: WorkerLog
     let http: HTTPService
     /// The blocks of the worker's `connect:`, in that order.
-    let blocks: [BybitBlock]
+    let blocks: [ConnectedBlock]
     private let orderIDs: Mutex<OrderIDState>
 
     private struct OrderIDState {
@@ -21,7 +22,7 @@ public final class WorkerServices: Sendable {
         var sequence = 0
     }
 
-    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService, blocks: [BybitBlock] = []) {
+    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService, blocks: [ConnectedBlock] = []) {
         self.worker = worker
         self.store = store
         self.log = log
@@ -31,7 +32,7 @@ public final class WorkerServices: Sendable {
     }
 
     /// The blocks as the worker's `init` frame lists them: name and type.
-    var blockList: [(name: String, type: String)] { blocks.map { ($0.name, "bybit") } }
+    var blockList: [(name: String, type: String)] { blocks.map { ($0.name, $0.type) } }
 
     /// Notes the tick now running (0 for setup), which derived orderLinkIds carry.
     func beginTick(_ number: Int) {
@@ -57,6 +58,8 @@ public final class WorkerServices: Sendable {
                 return .success(try await httpRequest(params, deadline: deadline))
             case _ where method.hasPrefix("bybit."):
                 return .success(try await bybit(String(method.dropFirst(6)), params, deadline: deadline))
+            case "monitor.update":
+                return .success(try monitor(params))
             default:
                 return .failure(CallError(.unknownCall, "unknown ctx call '\(method)'"))
             }
@@ -126,7 +129,7 @@ public final class WorkerServices: Sendable {
         -> JSONValue
     {
         let name = params["block"]?.stringValue ?? ""
-        guard let block = blocks.first(where: { $0.name == name }) else {
+        guard case .bybit(let block)? = blocks.first(where: { $0.name == name && $0.type == "bybit" }) else {
             throw CallError(.blockNotConnected, "worker '\(worker)' is not connected to a bybit block named '\(name)'")
         }
         guard var args = params["args"]?.objectValue ?? (params["args"] == nil ? [:] : nil) else {
@@ -139,6 +142,21 @@ public final class WorkerServices: Sendable {
             log.write(level: .debug, "bybit place_order \(args["symbol"]?.stringValue ?? "?") orderLinkId=\(linkID)")
         }
         return try await block.call(method, args: args, deadline: deadline)
+    }
+
+    /// `monitor.update`: one widget change on a connected monitor block, all or nothing.
+    private func monitor(_ params: JSONValue) throws -> JSONValue {
+        let name = params["block"]?.stringValue ?? ""
+        guard case .monitor(let board)? = blocks.first(where: { $0.name == name && $0.type == "monitor" }) else {
+            throw CallError(
+                .blockNotConnected, "worker '\(worker)' is not connected to a monitor block named '\(name)'")
+        }
+        do {
+            try board.apply(try WidgetUpdate(json: params["widget"] ?? .null), worker: worker)
+        } catch {
+            throw CallError(.valueError, error.message)
+        }
+        return .null
     }
 
     /// An orderLinkId from the worker's name, the host's start, the tick and a sequence number within the tick.

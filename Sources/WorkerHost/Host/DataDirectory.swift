@@ -22,22 +22,44 @@ public struct DataDirectory: Sendable {
         }
     }
 
+    /// The read-only token for dashboards.
+    public var viewerTokenFile: String { path + "/viewer.token" }
+
     /// The admin token, generated into `admin.token` (mode 0600) on first use.
     /// - Throws: when the file cannot be read or written.
     public func adminToken() throws -> String {
-        if let existing = readToken() { return existing }
-        var generator = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard
-            FileManager.default.createFile(
-                atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tokenFile]) }
-        return token
+        try token(in: tokenFile)
+    }
+
+    /// The viewer token (read-only: dashboards, status, logs), generated into `viewer.token` on first use.
+    /// - Throws: when the file cannot be read or written.
+    public func viewerToken() throws -> String {
+        try token(in: viewerTokenFile)
     }
 
     /// The admin token, if the host has made one.
     public func readToken() -> String? {
-        guard let data = FileManager.default.contents(atPath: tokenFile) else { return nil }
+        Self.read(tokenFile)
+    }
+
+    /// The viewer token, if the host has made one.
+    public func readViewerToken() -> String? {
+        Self.read(viewerTokenFile)
+    }
+
+    private func token(in file: String) throws -> String {
+        if let existing = Self.read(file) { return existing }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard
+            FileManager.default.createFile(
+                atPath: file, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file]) }
+        return token
+    }
+
+    private static func read(_ file: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
     }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Exchanges
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
@@ -45,22 +46,20 @@ public enum BotyardHost {
         let console: Console? =
             configuration.echo
             ? Console(width: max(8, configuration.manifest.workers.map(\.name.count).max() ?? 0)) : nil
-        let blocks = configuration.manifest.blocks.map { spec in
-            switch spec.kind {
-            case .bybit(let settings):
-                BybitBlock(name: spec.name, settings: settings, http: AdapterHTTP(client: httpClient), logger: logger)
-            }
-        }
+        let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
         let supervisor = Supervisor(
             runners: configuration.manifest.workers.map { spec in
-                let connected = spec.connect.compactMap { name in blocks.first { $0.name == name } }
-                return makeRunner(
-                    spec, configuration, store: store, http: HTTPService(client: httpClient), blocks: connected,
-                    console: console, logger: logger)
+                makeRunner(
+                    spec, configuration, store: store, http: HTTPService(client: httpClient),
+                    blocks: blocks.connected(to: spec), console: console, logger: logger)
             })
-        let api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
+        var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
+        api.monitor = blocks.monitor
+        let viewerToken = try data.viewerToken()
         let app = Application(
-            router: api.router(token: token),
+            router: api.router(token: token, viewerToken: viewerToken),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: api.webSocketRouter(token: token, viewerToken: viewerToken)),
             configuration: .init(
                 address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
             onServerRunning: { channel in
@@ -73,7 +72,8 @@ public enum BotyardHost {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: blocks.compactMap { $0.paper as (any Service)? } + [supervisor, app],
+                // Stopped in reverse: the monitor's streams end first, so open dashboards never hold the server.
+                services: blocks.venues + [supervisor, app, blocks.monitor],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await runGroup(group, for: configuration.runFor)
@@ -106,7 +106,7 @@ public enum BotyardHost {
 
     private static func makeRunner(
         _ manifestSpec: WorkerSpec, _ configuration: HostConfiguration, store: any StateStore, http: HTTPService,
-        blocks: [BybitBlock], console: Console?, logger: Logger
+        blocks: [ConnectedBlock], console: Console?, logger: Logger
     ) -> WorkerRunner {
         var spec = manifestSpec
         var revision = 0

@@ -6,6 +6,7 @@ public struct BlockSpec: Sendable, Equatable {
     /// What a block connects to, with its settings.
     public enum Kind: Sendable, Equatable {
         case bybit(BybitBlockSettings)
+        case monitor(MonitorBlockSettings)
     }
 
     /// The block's name: letters, digits, `-` and `_`.
@@ -21,6 +22,7 @@ public struct BlockSpec: Sendable, Equatable {
     public var type: String {
         switch kind {
         case .bybit: "bybit"
+        case .monitor: "monitor"
         }
     }
 }
@@ -54,4 +56,14 @@ public struct BybitBlockSettings: Sendable, Equatable, CustomStringConvertible {
             }
         return "bybit(\(venueText), credentials: \(apiKey == nil ? "none" : "set"))"
     }
+}
+
+/// A `type: monitor` block's settings: one dashboard that connected workers draw on with `ctx.monitor`.
+public struct MonitorBlockSettings: Sendable, Equatable {
+    /// `points:`: the points kept per chart series.
+    public var points = 500
+    /// `log_lines:`: the lines kept per log widget.
+    public var logLines = 200
+
+    public init() {}
 }

@@ -27,11 +27,36 @@ extension ManifestLoader.Context {
         }
         var fields: [String: (key: Node, value: Node)] = [:]
         for (key, value) in mapping { fields[key.string ?? ""] = (key, value) }
-        guard let type = fields["type"] else { throw error(node, field: "type", "missing; the block types are: bybit") }
+        guard let type = fields["type"] else {
+            throw error(node, field: "type", "missing; the block types are: bybit, monitor")
+        }
         switch type.value.string {
         case "bybit": return .bybit(try bybit(fields))
-        default: throw error(type.value, field: "type", "unknown block type; the block types are: bybit")
+        case "monitor": return .monitor(try monitor(fields))
+        default: throw error(type.value, field: "type", "unknown block type; the block types are: bybit, monitor")
         }
+    }
+
+    private func monitor(_ fields: [String: (key: Node, value: Node)]) throws(ManifestError) -> MonitorBlockSettings {
+        var settings = MonitorBlockSettings()
+        for (name, field) in fields where name != "type" {
+            let value = field.value.string.flatMap { Int($0) }
+            switch name {
+            case "points":
+                guard let value, (10...100_000).contains(value) else {
+                    throw error(field.value, field: name, "expected a whole number from 10 to 100000")
+                }
+                settings.points = value
+            case "log_lines":
+                guard let value, (10...10_000).contains(value) else {
+                    throw error(field.value, field: name, "expected a whole number from 10 to 10000")
+                }
+                settings.logLines = value
+            default:
+                throw error(field.key, field: name, "unknown field; a monitor block has type, points, log_lines")
+            }
+        }
+        return settings
     }
 
     static let bybitFields: Set<String> = [

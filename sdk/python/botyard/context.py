@@ -5,12 +5,13 @@ import time
 
 from .bybit import Bybit
 from .errors import BlockNotConnectedError
+from .monitor import Monitor
 
 MAX_KEY_BYTES = 256
 MAX_VALUE_BYTES = 1024 * 1024
 
 # Block types this SDK has a client for: type -> class(conn, block_name).
-BLOCK_CLIENTS = {"bybit": Bybit}
+BLOCK_CLIENTS = {"bybit": Bybit, "monitor": Monitor}
 
 # Adapters that need a block, and the block type each needs.
 ADAPTER_BLOCKS = {

@@ -1,0 +1,83 @@
+import AdapterKit
+import Monitor
+import Testing
+
+/// Fan-out: catch-up by Last-Event-ID, and a slow reader that never holds back the others.
+@Suite(.timeLimit(.minutes(1)))
+struct MonitorBoardTests {
+    static func metric(_ name: String, _ value: Double) -> WidgetUpdate { .metric(name: name, value: value, unit: nil) }
+
+    static func types(_ events: [MonitorBoard.Encoded]) throws -> [String] {
+        try events.map { try JSONValue(parsing: Array($0.json.utf8))["type"]?.stringValue ?? "?" }
+    }
+
+    @Test func aNewReaderGetsASnapshotThenEveryUpdateInOrder() async throws {
+        let board = MonitorBoard(name: "main")
+        try board.apply(Self.metric("a", 1), worker: "w")
+        let subscription = board.subscribe()
+        defer { subscription.cancel() }
+        #expect(try Self.types(subscription.initial) == ["snapshot"])
+        for n in 2...4 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
+        var versions: [Int] = []
+        for await event in subscription.events {
+            versions.append(event.version ?? -1)
+            if versions.count == 3 { break }
+        }
+        #expect(versions == [2, 3, 4])
+    }
+
+    @Test func aReaderThatReconnectsGetsWhatItMissed() throws {
+        let board = MonitorBoard(name: "main")
+        for n in 1...10 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
+        let resumed = board.subscribe(after: 7)
+        defer { resumed.cancel() }
+        #expect(resumed.initial.map(\.version) == [8, 9, 10])
+        #expect(try Self.types(resumed.initial) == ["update", "update", "update"])
+        let current = board.subscribe(after: 10)
+        defer { current.cancel() }
+        #expect(current.initial.isEmpty)
+    }
+
+    @Test func aReaderTooFarBehindGetsAFreshSnapshot() throws {
+        let board = MonitorBoard(name: "main", historySize: 4)
+        for n in 1...20 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
+        let old = board.subscribe(after: 2)
+        defer { old.cancel() }
+        #expect(try Self.types(old.initial) == ["snapshot"])
+        #expect(old.initial.first?.version == 20)
+        let future = board.subscribe(after: 99)  // a board that restarted since
+        defer { future.cancel() }
+        #expect(try Self.types(future.initial) == ["snapshot"])
+    }
+
+    @Test func aSlowReaderIsCutOffWhileAFastOneGetsEverything() async throws {
+        let board = MonitorBoard(name: "main", bufferSize: 8)
+        let slow = board.subscribe()
+        let fast = board.subscribe()
+        defer {
+            slow.cancel()
+            fast.cancel()
+        }
+        var fastReader = fast.events.makeAsyncIterator()
+        var fastVersions: [Int] = []
+        for n in 1...100 {
+            try board.apply(Self.metric("a", Double(n)), worker: "w")
+            fastVersions.append(await fastReader.next()?.version ?? -1)  // the slow one reads nothing
+        }
+        #expect(fastVersions == Array(1...100))
+        var slowCount = 0
+        for await _ in slow.events { slowCount += 1 }  // ends: it was cut off
+        #expect(slow.lagged)
+        #expect(slowCount <= 8, "its buffer, no more: memory stays bounded")
+        #expect(!fast.lagged)
+        #expect(board.subscriberCount == 1)
+    }
+
+    @Test func cancellingAReaderRemovesIt() {
+        let board = MonitorBoard(name: "main")
+        let subscription = board.subscribe()
+        #expect(board.subscriberCount == 1)
+        subscription.cancel()
+        #expect(board.subscriberCount == 0)
+    }
+}

@@ -21,7 +21,7 @@ def tick(ctx):
     now = equity(ctx)
     ctx.monitor.metric("Equity", round(now, 2), unit="USDT")
     ctx.monitor.metric("PnL since start", round(now - ctx.state.get("start_equity", now), 2), unit="USDT")
-    ctx.monitor.chart("Equity", {"equity": round(now, 2)})
+    ctx.monitor.chart("Equity curve", {"equity": round(now, 2)})
 
     positions = ctx.bybit.get_positions(category="linear", settleCoin="USDT")["result"]["list"]
     ctx.monitor.table(

@@ -49,6 +49,7 @@ public final class MonitorBoard: Sendable {
         var history: [Encoded] = []  // the latest events, oldest first
         var subscribers: [Int: Subscriber] = [:]
         var nextID = 0
+        var closed = false  // after `finishAll`: new readers get an ended stream
     }
 
     public let name: String
@@ -57,6 +58,10 @@ public final class MonitorBoard: Sendable {
     /// Events a subscriber may have unread before it is cut off.
     public let bufferSize: Int
     private let state: Mutex<State>
+    private let cutOffs = Atomic<Int>(0)
+
+    /// How many times a subscriber was cut off for falling behind (each came back with a snapshot).
+    public var cutOffCount: Int { cutOffs.load(ordering: .relaxed) }
 
     public init(name: String, store: WidgetStore = WidgetStore(), historySize: Int = 1024, bufferSize: Int = 512) {
         self.name = name
@@ -80,12 +85,12 @@ public final class MonitorBoard: Sendable {
             }
             return Self.offer(encoded, to: &state.subscribers)
         }
-        Self.cutOff(lagging)
+        cutOff(lagging)
     }
 
     /// Sends a heartbeat to every subscriber (SSE readers turn it into a comment that keeps proxies open).
     public func heartbeat() {
-        Self.cutOff(state.withLock { Self.offer(.heartbeat, to: &$0.subscribers) })
+        cutOff(state.withLock { Self.offer(.heartbeat, to: &$0.subscribers) })
     }
 
     /// The current widgets and version.
@@ -110,10 +115,15 @@ public final class MonitorBoard: Sendable {
         let (events, continuation) = AsyncStream.makeStream(
             of: Encoded.self, bufferingPolicy: .bufferingOldest(bufferSize))
         let subscriber = Subscriber(continuation)
-        let (id, initial) = state.withLock { state in
+        let registered = state.withLock { state -> (id: Int, initial: [Encoded])? in
+            guard !state.closed else { return nil }
             state.nextID += 1
             state.subscribers[state.nextID] = subscriber
             return (state.nextID, Self.catchUp(state, after: lastEventID))
+        }
+        guard let (id, initial) = registered else {
+            continuation.finish()
+            return Subscription(initial: [], events: events, subscriber: subscriber, cancelled: {})
         }
         let cancel: @Sendable () -> Void = { [weak self] in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
@@ -123,9 +133,10 @@ public final class MonitorBoard: Sendable {
         return Subscription(initial: initial, events: events, subscriber: subscriber, cancelled: cancel)
     }
 
-    /// Ends every subscription (at shutdown).
+    /// Ends every subscription and refuses new ones (at shutdown).
     public func finishAll() {
         let all = state.withLock { state in
+            state.closed = true
             defer { state.subscribers.removeAll() }
             return Array(state.subscribers.values)
         }
@@ -163,7 +174,8 @@ public final class MonitorBoard: Sendable {
     }
 
     /// Ends the streams of subscribers that fell behind, outside the board's lock.
-    private static func cutOff(_ subscribers: [Subscriber]) {
+    private func cutOff(_ subscribers: [Subscriber]) {
+        cutOffs.add(subscribers.count, ordering: .relaxed)
         for subscriber in subscribers {
             subscriber.cutOff.withLock { $0 = true }
             subscriber.continuation.finish()

@@ -91,10 +91,8 @@ public struct MonitorRoutes: Sendable {
         let lastEventID =
             (HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
             ?? request.uri.queryParameters.get("last_event_id").map { String($0) }).flatMap { Int($0) }
-        let headers: HTTPFields = [
-            .contentType: "text/event-stream", .cacheControl: "no-cache",
-            HTTPField.Name("X-Accel-Buffering")!: "no",
-        ]
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        if let noBuffering = HTTPField.Name("X-Accel-Buffering") { headers[noBuffering] = "no" }  // nginx
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in

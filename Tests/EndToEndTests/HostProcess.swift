@@ -48,6 +48,9 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
         if !keepFolder { try? FileManager.default.removeItem(at: directory) }  // best effort cleanup
     }
 
+    /// Keeps the test folder after the test (for a failure's screenshot).
+    func keep() { keepFolder = true }
+
     /// Writes a file in the test folder.
     @discardableResult
     func write(_ name: String, _ text: String) throws -> String {

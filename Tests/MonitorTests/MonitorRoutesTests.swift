@@ -92,6 +92,29 @@ struct MonitorRoutesTests {
     }
 }
 
+extension MonitorRoutesTests {
+    @Test func aReaderThatStopsReadingNeverHoldsBackTheOthers() async throws {
+        let board = MonitorBoard(name: "main", bufferSize: 64)
+        let hub = MonitorHub(boards: [board])
+        try await Self.app(hub).test(.live) { client in
+            let url = "http://127.0.0.1:\(client.port ?? 0)/api/monitor/main/stream"
+            let stalled = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
+            var fast = try await SSEReader(url: url)
+            _ = try await fast.next()  // its snapshot
+            let text = String(repeating: "x", count: 16 * 1024)
+            var lastSeen = 0
+            for n in 1...1000 {  // 16 MB: far more than the stalled reader's socket can hold
+                try board.apply(.text(name: "t\(n % 10)", text: text), worker: "w")
+                lastSeen = try await fast.next().id ?? -1
+            }
+            #expect(lastSeen == 1000, "the reading client got every update, in step")
+            #expect(board.cutOffCount >= 1, "the stalled one was cut off instead of buffering without bound")
+            _ = stalled
+            hub.finishAll()
+        }
+    }
+}
+
 /// A minimal Server-Sent Events reader over AsyncHTTPClient.
 struct SSEReader {
     struct Message {

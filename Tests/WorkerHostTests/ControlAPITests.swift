@@ -16,6 +16,7 @@ struct ControlAPITests {
 
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path
     let token = "test-token"
+    let viewer = "viewer-token"
 
     func application() throws -> (some ApplicationProtocol, any StateStore) {
         let data = DataDirectory(path: folder)
@@ -30,7 +31,7 @@ struct ControlAPITests {
         }
         let api = ControlAPI(
             supervisor: Supervisor(runners: [runner]), store: store, data: data, python: .locate())
-        return (Application(router: api.router(token: token)), store)
+        return (Application(router: api.router(token: token, viewerToken: viewer)), store)
     }
 
     var auth: HTTPFields { [.authorization: "Bearer \(token)"] }
@@ -45,6 +46,28 @@ struct ControlAPITests {
             }
             try await client.execute(uri: "/api/workers", method: .get, headers: [.authorization: "Bearer nope"]) {
                 #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func theViewerTokenReadsButNeverCommands() async throws {
+        let (app, _) = try application()
+        try await app.test(.router) { client in
+            let viewing: HTTPFields = [.authorization: "Bearer \(viewer)"]
+            try await client.execute(uri: "/api/workers", method: .get, headers: viewing) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/workers/alpha/stop", method: .post, headers: viewing) { response in
+                #expect(response.status == .forbidden)
+                #expect(String(buffer: response.body).contains("the viewer token only reads"))
+            }
+            try await client.execute(uri: "/api/workers?token=\(viewer)", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/monitor?token=\(viewer)", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/workers/alpha/stop?token=\(token)", method: .post) {
+                #expect($0.status == .unauthorized, "a token in the URL only reads")
+            }
+            try await client.execute(uri: "/api/monitor", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok, "the pages hold no data and need no token")
+                #expect(!String(buffer: response.body).contains(viewer))
             }
         }
     }

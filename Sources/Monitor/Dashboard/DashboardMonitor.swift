@@ -64,6 +64,9 @@ extension DashboardAssets {
                 });
               }
               const names = Object.keys(card.widget.points).sort();
+              const xs = names.flatMap((name) => card.widget.points[name].map(([x]) => x));
+              Object.assign(card.chart.options.scales.x, { min: Math.min(...xs), max: Math.max(...xs) });
+              card.chart.options.plugins.legend.display = names.length > 1;
               card.chart.data.datasets = names.map((name, index) => ({
                 label: name, data: card.widget.points[name].map(([x, y]) => ({ x, y })),
                 borderColor: palette[index % palette.length], backgroundColor: palette[index % palette.length] + "33",
@@ -75,7 +78,8 @@ extension DashboardAssets {
               return null;
             },
             table({ widget }) {
-              const head = el("tr", {}, widget.columns.map((column) => el("th", {}, column)));
+              const numeric = widget.columns.map((_, i) => widget.rows.length > 0 && widget.rows.every((row) => row[i] == null || typeof row[i] === "number"));
+              const head = el("tr", {}, widget.columns.map((column, i) => el("th", numeric[i] ? { class: "num" } : {}, column)));
               const rows = widget.rows.map((row) => el("tr", {}, row.map((cell) =>
                 el("td", { class: typeof cell === "number" ? "num" : "" }, typeof cell === "number" ? number(cell) : cell == null ? "" : String(cell)))));
               return el("div", { class: "body scroll" }, el("table", {}, el("thead", {}, head), el("tbody", {}, rows)));

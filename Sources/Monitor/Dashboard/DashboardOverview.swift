@@ -12,7 +12,8 @@ extension DashboardAssets {
           main.append(
             el("h1", {}, "Workers"), notice,
             el("section", { class: "card" }, el("table", { class: "workers" },
-              el("thead", {}, el("tr", {}, ["Worker", "State", "Every", "Last tick", "Ticks", "Errors", "Restarts", ""].map((h) => el("th", {}, h)))),
+              el("thead", {}, el("tr", {}, ["Worker", "State", "Every", "Last tick", "Ticks", "Errors", "Restarts", ""].map((h) =>
+                el("th", ["Ticks", "Errors", "Restarts"].includes(h) ? { class: "num" } : {}, h)))),
               body)),
             el("h2", {}, "Dashboards"), boards);
           Botyard.navigation();
@@ -31,7 +32,8 @@ extension DashboardAssets {
           }
 
           function intervalSelect(worker) {
-            const current = worker.interval || `${worker.intervalSeconds}s`;
+            const s = worker.intervalSeconds;
+            const current = s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 && s >= 60 ? `${s / 60}m` : `${s}s`;
             const options = INTERVALS.includes(current) ? INTERVALS : [current, ...INTERVALS];
             const select = el("select", { title: "tick interval", onclick: (e) => e.stopPropagation(),
               onchange: (e) => command(worker.name, "interval", { every: e.target.value }) },

@@ -25,7 +25,8 @@ extension DashboardAssets {
         main { padding: 20px 24px 40px; max-width: 1800px; margin: 0 auto; }
         h1 { font-size: 20px; margin: 4px 0 16px; font-weight: 600; }
         h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .8px; color: var(--muted); margin: 24px 0 10px; }
-        .grid { display: grid; gap: 14px; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); }
+        .grid { display: grid; gap: 14px; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr));
+          grid-auto-flow: dense; }
         .card { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px;
           min-width: 0; position: relative; transition: border-color .6s; }
         .card.flash { border-color: var(--accent); transition: none; }
@@ -56,7 +57,7 @@ extension DashboardAssets {
         td { padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
         tr:last-child td { border-bottom: none; }
         .table .scroll { overflow: auto; max-height: 320px; margin-top: 6px; }
-        td.num { text-align: right; }
+        td.num, th.num { text-align: right; }
         .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
           background: var(--panel-2); color: var(--muted); border: 1px solid var(--line); }
         .badge.running { color: var(--ok); border-color: #23863655; }

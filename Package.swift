@@ -99,6 +99,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "monitor-bench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "bench/monitor-client",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "botyard",
             dependencies: [
                 "WorkerHost",

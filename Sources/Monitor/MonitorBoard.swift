@@ -4,50 +4,33 @@ import Synchronization
 
 /// One monitor block: its widgets, the recent events, and the live subscribers (SSE and WebSocket).
 ///
-/// An update is validated, applied and encoded once, under one lock, then offered to every subscriber's bounded
-/// buffer. A subscriber whose buffer is full is cut off (its stream ends, marked `lagged`) and comes back with a
-/// fresh snapshot: a slow reader never slows the workers or the other readers, and memory stays bounded.
+/// An update is validated, applied and encoded once (JSON and SSE bytes), under one lock, then offered to every
+/// subscriber's bounded mailbox. A subscriber whose mailbox is full is cut off (marked `lagged`) and comes back
+/// with a fresh snapshot: a slow reader never slows the workers or the other readers, and memory stays bounded.
 public final class MonitorBoard: Sendable {
-    /// One event, encoded once and shared by every subscriber.
-    public struct Encoded: Sendable, Equatable {
-        /// The board version the event brings a reader to; `nil` for a heartbeat.
-        public var version: Int?
-        /// The event's JSON text (empty for a heartbeat).
-        public var json: String
+    public typealias Encoded = MonitorMessage
 
-        static let heartbeat = Encoded(version: nil, json: "")
-
-        /// The event as one Server-Sent Events message (a comment for a heartbeat).
-        public var sse: String {
-            guard let version else { return ": keep-alive\n\n" }
-            return "id: \(version)\ndata: \(json)\n\n"
-        }
-    }
-
-    /// What a subscriber reads: the events that bring it up to date, then the live ones.
+    /// What a subscriber reads: the events that bring it up to date, then the live ones in batches.
     public struct Subscription: Sendable {
         public let initial: [Encoded]
-        public let events: AsyncStream<Encoded>
-        fileprivate let subscriber: Subscriber
+        fileprivate let mailbox: MonitorMailbox
         let cancelled: @Sendable () -> Void
 
-        /// Whether the stream ended because the reader fell too far behind (read a fresh snapshot then).
-        public var lagged: Bool { subscriber.cutOff.withLock { $0 } }
+        /// The live events queued since the last call, waiting for at least one; `nil` when the subscription
+        /// ended (the board shut down, the reader was cut off, or it was cancelled).
+        public func next() async -> [Encoded]? { await mailbox.next() }
+
+        /// Whether the subscription ended because the reader fell too far behind (read a fresh snapshot then).
+        public var lagged: Bool { mailbox.wasCutOff }
 
         /// Stops delivery; call when the reader goes away.
         public func cancel() { cancelled() }
     }
 
-    fileprivate final class Subscriber: Sendable {
-        let continuation: AsyncStream<Encoded>.Continuation
-        let cutOff = Mutex(false)
-        init(_ continuation: AsyncStream<Encoded>.Continuation) { self.continuation = continuation }
-    }
-
     private struct State {
         var store: WidgetStore
         var history: [Encoded] = []  // the latest events, oldest first
-        var subscribers: [Int: Subscriber] = [:]
+        var subscribers: [Int: MonitorMailbox] = [:]
         var nextID = 0
         var closed = false  // after `finishAll`: new readers get an ended stream
     }
@@ -57,16 +40,23 @@ public final class MonitorBoard: Sendable {
     public let historySize: Int
     /// Events a subscriber may have unread before it is cut off.
     public let bufferSize: Int
+    /// When non-zero, events wait for the hub's flush, every `coalescing`, and go to each reader together;
+    /// zero delivers each event at once (a board without a running hub must use zero).
+    public let coalescing: Duration
     private let state: Mutex<State>
     private let cutOffs = Atomic<Int>(0)
 
     /// How many times a subscriber was cut off for falling behind (each came back with a snapshot).
     public var cutOffCount: Int { cutOffs.load(ordering: .relaxed) }
 
-    public init(name: String, store: WidgetStore = WidgetStore(), historySize: Int = 1024, bufferSize: Int = 512) {
+    public init(
+        name: String, store: WidgetStore = WidgetStore(), historySize: Int = 1024, bufferSize: Int = 512,
+        coalescing: Duration = .zero
+    ) {
         self.name = name
         self.historySize = historySize
         self.bufferSize = bufferSize
+        self.coalescing = coalescing
         self.state = Mutex(State(store: store))
     }
 
@@ -75,7 +65,7 @@ public final class MonitorBoard: Sendable {
     public func apply(_ update: WidgetUpdate, worker: String, at time: Double = Date().timeIntervalSince1970)
         throws(MonitorError)
     {
-        let lagging = try state.withLock { state throws(MonitorError) -> [Subscriber] in
+        let lagging = try state.withLock { state throws(MonitorError) -> [MonitorMailbox] in
             guard let change = try state.store.apply(update, worker: worker, at: time) else { return [] }
             let event = MonitorEvent.change(change)
             let encoded = Encoded(version: event.version, json: event.json.jsonText())
@@ -93,6 +83,11 @@ public final class MonitorBoard: Sendable {
         cutOff(state.withLock { Self.offer(.heartbeat, to: &$0.subscribers) })
     }
 
+    /// Hands every reader what is queued for it (the hub calls this every `coalescing`).
+    public func flush() {
+        for mailbox in state.withLock({ Array($0.subscribers.values) }) { mailbox.flush() }
+    }
+
     /// The current widgets and version.
     public func snapshot() -> (version: Int, widgets: [Widget]) {
         state.withLock { ($0.store.version, $0.store.all) }
@@ -102,8 +97,7 @@ public final class MonitorBoard: Sendable {
     /// the board (a reader of a board that restarted) and the reader should take a snapshot.
     public func changes(since: Int) -> (version: Int, widgets: [Widget], removed: [String])? {
         state.withLock { state in
-            guard since <= state.store.version else { return nil }
-            let changes = state.store.changes(since: since)
+            guard since <= state.store.version, let changes = state.store.changes(since: since) else { return nil }
             return (state.store.version, changes.widgets, changes.removed)
         }
     }
@@ -112,25 +106,22 @@ public final class MonitorBoard: Sendable {
     /// - Parameter lastEventID: the version the reader has; it gets the events after it when they are still
     ///   kept, and a snapshot otherwise (or when `nil`).
     public func subscribe(after lastEventID: Int? = nil) -> Subscription {
-        let (events, continuation) = AsyncStream.makeStream(
-            of: Encoded.self, bufferingPolicy: .bufferingOldest(bufferSize))
-        let subscriber = Subscriber(continuation)
+        let mailbox = MonitorMailbox(capacity: bufferSize, deferred: coalescing > .zero)
         let registered = state.withLock { state -> (id: Int, initial: [Encoded])? in
             guard !state.closed else { return nil }
             state.nextID += 1
-            state.subscribers[state.nextID] = subscriber
+            state.subscribers[state.nextID] = mailbox
             return (state.nextID, Self.catchUp(state, after: lastEventID))
         }
         guard let (id, initial) = registered else {
-            continuation.finish()
-            return Subscription(initial: [], events: events, subscriber: subscriber, cancelled: {})
+            mailbox.close()
+            return Subscription(initial: [], mailbox: mailbox, cancelled: {})
         }
         let cancel: @Sendable () -> Void = { [weak self] in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-            continuation.finish()
+            mailbox.close()
         }
-        continuation.onTermination = { _ in cancel() }
-        return Subscription(initial: initial, events: events, subscriber: subscriber, cancelled: cancel)
+        return Subscription(initial: initial, mailbox: mailbox, cancelled: cancel)
     }
 
     /// Ends every subscription and refuses new ones (at shutdown).
@@ -140,7 +131,7 @@ public final class MonitorBoard: Sendable {
             defer { state.subscribers.removeAll() }
             return Array(state.subscribers.values)
         }
-        for subscriber in all { subscriber.continuation.finish() }
+        for mailbox in all { mailbox.close() }
     }
 
     /// The number of live subscribers.
@@ -158,27 +149,23 @@ public final class MonitorBoard: Sendable {
     }
 
     /// Offers `event` to every subscriber; removes and returns those whose buffer is full.
-    private static func offer(_ event: Encoded, to subscribers: inout [Int: Subscriber]) -> [Subscriber] {
-        var lagging: [Subscriber] = []
-        for (id, subscriber) in subscribers {
-            switch subscriber.continuation.yield(event) {
-            case .enqueued: continue
-            case .dropped:
+    private static func offer(_ event: Encoded, to subscribers: inout [Int: MonitorMailbox]) -> [MonitorMailbox] {
+        var lagging: [MonitorMailbox] = []
+        for (id, mailbox) in subscribers {
+            switch mailbox.offer(event) {
+            case .queued: continue
+            case .full:
                 subscribers[id] = nil
-                lagging.append(subscriber)
-            case .terminated: subscribers[id] = nil
-            @unknown default: continue
+                lagging.append(mailbox)
+            case .closed: subscribers[id] = nil
             }
         }
         return lagging
     }
 
-    /// Ends the streams of subscribers that fell behind, outside the board's lock.
-    private func cutOff(_ subscribers: [Subscriber]) {
-        cutOffs.add(subscribers.count, ordering: .relaxed)
-        for subscriber in subscribers {
-            subscriber.cutOff.withLock { $0 = true }
-            subscriber.continuation.finish()
-        }
+    /// Ends the subscriptions of readers that fell behind, outside the board's lock.
+    private func cutOff(_ mailboxes: [MonitorMailbox]) {
+        cutOffs.add(mailboxes.count, ordering: .relaxed)
+        for mailbox in mailboxes { mailbox.close(cutOff: true) }
     }
 }

@@ -14,12 +14,33 @@ public final class MonitorHub: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: self.heartbeat)
-                for board in self.boards.values { board.heartbeat() }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.beat() }
+                for board in self.boards.values where board.coalescing > .zero {
+                    group.addTask { await Self.flush(board) }
+                }
             }
         }
         finishAll()
+    }
+
+    private func beat() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: heartbeat)
+            for board in boards.values { board.heartbeat() }
+        }
+    }
+
+    /// Delivers a coalescing board's queued events every `coalescing`: with many readers, one write of several
+    /// events costs far less than several writes of one, and one timer far less than one per reader.
+    private static func flush(_ board: MonitorBoard) async {
+        let clock = ContinuousClock()
+        var next = clock.now
+        while !Task.isCancelled {
+            next = max(next + board.coalescing, clock.now)
+            try? await Task.sleep(until: next, tolerance: .zero, clock: clock)
+            board.flush()
+        }
     }
 
     /// Ends every open stream of every board.
@@ -33,16 +54,16 @@ public final class MonitorHub: Service {
 enum MonitorFeed {
     /// - Parameters:
     ///   - lastEventID: the version the reader already has, if any.
-    ///   - send: writes one event; a throw (the reader went away) ends the feed.
+    ///   - send: writes the events of one batch, oldest first; a throw (the reader went away) ends the feed.
     static func run(
-        _ board: MonitorBoard, after lastEventID: Int?, send: (MonitorBoard.Encoded) async throws -> Void
+        _ board: MonitorBoard, after lastEventID: Int?, send: ([MonitorMessage]) async throws -> Void
     ) async throws {
         var after = lastEventID
         while !Task.isCancelled {
             let subscription = board.subscribe(after: after)
             defer { subscription.cancel() }
-            for event in subscription.initial { try await send(event) }
-            for await event in subscription.events { try await send(event) }
+            if !subscription.initial.isEmpty { try await send(subscription.initial) }
+            while let batch = await subscription.next() { try await send(batch) }
             guard subscription.lagged else { return }
             after = nil
         }

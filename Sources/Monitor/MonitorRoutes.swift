@@ -33,8 +33,8 @@ public struct MonitorRoutes: Sendable {
                     for try await _ in inbound {}
                 }
                 group.addTask {
-                    try await MonitorFeed.run(board, after: last) { event in
-                        if event.version != nil { try await outbound.write(.text(event.json)) }
+                    try await MonitorFeed.run(board, after: last) { batch in
+                        for event in batch where event.version != nil { try await outbound.write(.text(event.json)) }
                     }
                 }
                 try await group.next()
@@ -97,8 +97,14 @@ public struct MonitorRoutes: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-                try await MonitorFeed.run(board, after: lastEventID) { event in
-                    try await writer.write(ByteBuffer(string: event.sse))
+                try await MonitorFeed.run(board, after: lastEventID) { batch in
+                    if batch.count == 1 {
+                        try await writer.write(batch[0].sse)  // the shared bytes, no copy
+                    } else {
+                        var joined = ByteBuffer()
+                        for event in batch { joined.writeImmutableBuffer(event.sse) }
+                        try await writer.write(joined)
+                    }
                 }
                 try await writer.finish(nil)
             })

@@ -62,6 +62,10 @@ public struct WidgetStore: Sendable {
     private var widgets: [String: Widget] = [:]
     private var order: [String] = []  // creation order, which the page keeps
     private var removed: [String: Int] = [:]  // name → version of its removal
+    /// Removals remembered for `changes(since:)`; older ones are forgotten, and a reader from before them
+    /// gets a snapshot.
+    public static let maxRemembered = 1000
+    private var forgottenUpTo = 0  // removals at or before this version are forgotten
 
     public init(maxPoints: Int = 500, maxLogLines: Int = 200, maxWidgets: Int = 500) {
         self.maxPoints = maxPoints
@@ -87,6 +91,10 @@ public struct WidgetStore: Sendable {
             version += 1
             order.removeAll { $0 == name }
             removed[name] = version
+            if removed.count > Self.maxRemembered, let oldest = removed.min(by: { $0.value < $1.value }) {
+                removed[oldest.key] = nil
+                forgottenUpTo = oldest.value
+            }
             return .removed(name: name, version: version)
         }
         let existing = widgets[name]
@@ -143,8 +151,10 @@ public struct WidgetStore: Sendable {
     /// Every widget, in creation order.
     public var all: [Widget] { order.compactMap { widgets[$0] } }
 
-    /// The widgets changed after `since`, and the names removed after it.
-    public func changes(since: Int) -> (widgets: [Widget], removed: [String]) {
-        (all.filter { $0.version > since }, removed.filter { $0.value > since }.map(\.key).sorted())
+    /// The widgets changed after `since`, and the names removed after it; `nil` when removals from after
+    /// `since` were forgotten (take a snapshot then).
+    public func changes(since: Int) -> (widgets: [Widget], removed: [String])? {
+        guard since >= forgottenUpTo else { return nil }
+        return (all.filter { $0.version > since }, removed.filter { $0.value > since }.map(\.key).sorted())
     }
 }

@@ -19,11 +19,10 @@ struct MonitorBoardTests {
         #expect(try Self.types(subscription.initial) == ["snapshot"])
         for n in 2...4 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
         var versions: [Int] = []
-        for await event in subscription.events {
-            versions.append(event.version ?? -1)
-            if versions.count == 3 { break }
+        while versions.count < 3, let batch = await subscription.next() {
+            versions += batch.map { $0.version ?? -1 }
         }
-        #expect(versions == [2, 3, 4])
+        #expect(versions == [2, 3, 4], "queued while the reader was away, delivered as one batch")
     }
 
     @Test func aReaderThatReconnectsGetsWhatItMissed() throws {
@@ -58,15 +57,14 @@ struct MonitorBoardTests {
             slow.cancel()
             fast.cancel()
         }
-        var fastReader = fast.events.makeAsyncIterator()
         var fastVersions: [Int] = []
         for n in 1...100 {
             try board.apply(Self.metric("a", Double(n)), worker: "w")
-            fastVersions.append(await fastReader.next()?.version ?? -1)  // the slow one reads nothing
+            fastVersions += await fast.next()?.map { $0.version ?? -1 } ?? []  // the slow one reads nothing
         }
         #expect(fastVersions == Array(1...100))
         var slowCount = 0
-        for await _ in slow.events { slowCount += 1 }  // ends: it was cut off
+        while let batch = await slow.next() { slowCount += batch.count }  // ends: it was cut off
         #expect(slow.lagged)
         #expect(slowCount <= 8, "its buffer, no more: memory stays bounded")
         #expect(!fast.lagged)
@@ -79,5 +77,19 @@ struct MonitorBoardTests {
         #expect(board.subscriberCount == 1)
         subscription.cancel()
         #expect(board.subscriberCount == 0)
+    }
+}
+
+extension MonitorBoardTests {
+    @Test func aCoalescingBoardDeliversWhatGatheredAtEachFlush() async throws {
+        let board = MonitorBoard(name: "main", coalescing: .milliseconds(25))
+        let reader = board.subscribe()
+        defer { reader.cancel() }
+        #expect(try Self.types(reader.initial) == ["snapshot"])
+        for n in 1...3 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
+        let waiting = Task { await reader.next()?.map { $0.version ?? -1 } }
+        try await Task.sleep(for: .milliseconds(20))  // the reader waits: deliveries come with flushes
+        board.flush()
+        #expect(await waiting.value == [1, 2, 3])
     }
 }

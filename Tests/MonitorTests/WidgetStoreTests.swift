@@ -53,10 +53,20 @@ struct WidgetStoreTests {
         _ = try store.apply(update(["type": "metric", "name": "c", "value": 1]), worker: "w", at: 3)
         _ = try store.apply(update(["type": "remove", "name": "a"]), worker: "w", at: 4)
         _ = try store.apply(update(["type": "metric", "name": "b", "value": 2]), worker: "w", at: 5)
-        let changes = store.changes(since: 3)
+        let changes = try #require(store.changes(since: 3))
         #expect(changes.widgets.map(\.name) == ["b"])
         #expect(changes.removed == ["a"])
-        #expect(store.changes(since: 5).widgets.isEmpty)
+        #expect(store.changes(since: 5)?.widgets.isEmpty == true)
+    }
+
+    @Test func aReaderFromBeforeForgottenRemovalsIsToldToTakeASnapshot() throws {
+        var store = WidgetStore()
+        for n in 0...WidgetStore.maxRemembered {
+            _ = try store.apply(update(["type": "text", "name": .string("w\(n)"), "text": "x"]), worker: "w", at: 1)
+            _ = try store.apply(update(["type": "remove", "name": .string("w\(n)")]), worker: "w", at: 1)
+        }
+        #expect(store.changes(since: 0) == nil, "the first removal is forgotten")
+        #expect(store.changes(since: store.version - 2)?.removed.count == 1)
     }
 
     @Test func aRefusedUpdateChangesNothing() throws {

@@ -38,8 +38,8 @@ struct HostBlocks: Sendable {
             case .monitor(let settings):
                 .monitor(
                     MonitorBoard(
-                        name: spec.name, store: WidgetStore(maxPoints: settings.points, maxLogLines: settings.logLines))
-                )
+                        name: spec.name, store: WidgetStore(maxPoints: settings.points, maxLogLines: settings.logLines),
+                        coalescing: settings.coalescing))
             }
         }
         monitor = MonitorHub(

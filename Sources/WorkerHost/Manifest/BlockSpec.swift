@@ -64,6 +64,9 @@ public struct MonitorBlockSettings: Sendable, Equatable {
     public var points = 500
     /// `log_lines:`: the lines kept per log widget.
     public var logLines = 200
+    /// How long updates gather before they go to the readers together (one write each): cheaper with many
+    /// readers, and faster than a screen redraws.
+    public var coalescing: Duration = .milliseconds(25)
 
     public init() {}
 }

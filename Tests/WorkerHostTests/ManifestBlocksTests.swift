@@ -59,6 +59,15 @@ struct ManifestBlocksTests {
         #expect(settings.apiKey == nil)
     }
 
+    @Test func aMonitorBlockTakesItsBounds() throws {
+        let manifest = try load("  main:\n    type: monitor\n    points: 50\n    log_lines: 20\n    coalesce: 0s\n")
+        guard case .monitor(let settings) = try #require(manifest.blocks.first).kind else { return }
+        #expect(settings.points == 50 && settings.logLines == 20 && settings.coalescing == .zero)
+        #expect(
+            error("  main:\n    type: monitor\n    points: 5\n").contains("field 'points': expected a whole number"))
+        #expect(error("  main:\n    type: monitor\n    colour: red\n").contains("field 'colour': unknown field"))
+    }
+
     @Test func aBaseURLPointsTheBlockAnywhere() throws {
         let manifest = try load("  main:\n    type: bybit\n    base_url: http://127.0.0.1:9000\n")
         guard case .bybit(let settings) = try #require(manifest.blocks.first).kind else { return }

@@ -52,8 +52,14 @@ extension ManifestLoader.Context {
                     throw error(field.value, field: name, "expected a whole number from 10 to 10000")
                 }
                 settings.logLines = value
+            case "coalesce":
+                guard let duration = DurationText.parse(field.value.string ?? ""), duration <= .seconds(1) else {
+                    throw error(field.value, field: name, "expected a duration up to 1s, like 25ms (0s: no delay)")
+                }
+                settings.coalescing = duration
             default:
-                throw error(field.key, field: name, "unknown field; a monitor block has type, points, log_lines")
+                throw error(
+                    field.key, field: name, "unknown field; a monitor block has type, points, log_lines, coalesce")
             }
         }
         return settings

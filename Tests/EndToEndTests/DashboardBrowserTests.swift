@@ -99,6 +99,17 @@ struct DashboardBrowserTests {
         #expect(try await host.interrupt() == 0)
     }
 
+    @Test func theFeedsNeedATokenAndTheViewerTokenCannotCommand() async throws {
+        let host = try await Self.start()
+        let viewer = try #require(host.data.readViewerToken())
+        #expect(try await host.api(.get, "/api/monitor/board/stream", token: "wrong").status == 401)
+        #expect(try await host.api(.get, "/api/monitor/board", token: "wrong").status == 401)
+        #expect(try await host.api(.get, "/api/monitor/board", token: viewer).json["version"] != nil)
+        #expect(try await host.api(.post, "/api/workers/painter/stop", token: viewer).status == 403)
+        #expect(try await host.worker("painter")["state"] == "running")
+        #expect(try await host.interrupt() == 0)
+    }
+
     /// Evaluates `expression` every 50 ms until it gives a string that `accept` takes, or `within` passes.
     static func poll(
         _ page: DevToolsSession, _ expression: String, within: Duration, accept: (String) -> Bool = { !$0.isEmpty }

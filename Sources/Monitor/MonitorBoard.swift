@@ -36,6 +36,9 @@ public final class MonitorBoard: Sendable {
     }
 
     public let name: String
+    /// Tells this run of the board from an earlier one: versions start again at 0 when the host restarts, so
+    /// event ids and ETags carry it.
+    public let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     /// Events kept for readers that reconnect with `Last-Event-ID`.
     public let historySize: Int
     /// Events a subscriber may have unread before it is cut off.
@@ -68,7 +71,7 @@ public final class MonitorBoard: Sendable {
         let lagging = try state.withLock { state throws(MonitorError) -> [MonitorMailbox] in
             guard let change = try state.store.apply(update, worker: worker, at: time) else { return [] }
             let event = MonitorEvent.change(change)
-            let encoded = Encoded(version: event.version, json: event.json.jsonText())
+            let encoded = Encoded(version: event.version, json: event.json.jsonText(), epoch: epoch)
             state.history.append(encoded)
             if state.history.count > historySize + historySize / 4 {
                 state.history.removeFirst(state.history.count - historySize)
@@ -107,15 +110,22 @@ public final class MonitorBoard: Sendable {
     ///   kept, and a snapshot otherwise (or when `nil`).
     public func subscribe(after lastEventID: Int? = nil) -> Subscription {
         let mailbox = MonitorMailbox(capacity: bufferSize, deferred: coalescing > .zero)
-        let registered = state.withLock { state -> (id: Int, initial: [Encoded])? in
+        let registered = state.withLock { state -> (id: Int, initial: CatchUp)? in
             guard !state.closed else { return nil }
             state.nextID += 1
             state.subscribers[state.nextID] = mailbox
             return (state.nextID, Self.catchUp(state, after: lastEventID))
         }
-        guard let (id, initial) = registered else {
+        guard let (id, catchUp) = registered else {
             mailbox.close()
             return Subscription(initial: [], mailbox: mailbox, cancelled: {})
+        }
+        let initial: [Encoded]
+        switch catchUp {
+        case .events(let events): initial = events
+        case .snapshot(let version, let widgets):  // encoded outside the lock: the workers never wait for it
+            let snapshot = MonitorEvent.snapshot(version: version, widgets: widgets)
+            initial = [Encoded(version: version, json: snapshot.json.jsonText(), epoch: epoch)]
         }
         let cancel: @Sendable () -> Void = { [weak self] in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
@@ -137,15 +147,31 @@ public final class MonitorBoard: Sendable {
     /// The number of live subscribers.
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-    private static func catchUp(_ state: State, after lastEventID: Int?) -> [Encoded] {
+    /// The subscribers waiting for an event (the others are writing one, or behind).
+    public var waitingCount: Int { state.withLock { Array($0.subscribers.values) }.count { $0.isWaiting } }
+
+    private enum CatchUp {
+        case events([Encoded])
+        case snapshot(version: Int, widgets: [Widget])
+    }
+
+    private static func catchUp(_ state: State, after lastEventID: Int?) -> CatchUp {
         if let last = lastEventID, last <= state.store.version {
-            if last == state.store.version { return [] }
+            if last == state.store.version { return .events([]) }
             if let first = state.history.first?.version, first <= last + 1 {
-                return state.history.filter { ($0.version ?? 0) > last }
+                return .events(state.history.filter { ($0.version ?? 0) > last })
             }
         }
-        let snapshot = MonitorEvent.snapshot(version: state.store.version, widgets: state.store.all)
-        return [Encoded(version: snapshot.version, json: snapshot.json.jsonText())]
+        return .snapshot(version: state.store.version, widgets: state.store.all)
+    }
+
+    /// The version in an event id this board sent (`"<version>-<epoch>"`), or in a bare number; `nil` for an id
+    /// of another epoch (a host that has restarted since: versions started again), which means a snapshot.
+    public func version(fromEventID id: String) -> Int? {
+        let parts = id.split(separator: "-", maxSplits: 1)
+        guard let version = parts.first.flatMap({ Int($0) }) else { return nil }
+        if parts.count == 2, parts[1] != epoch { return nil }
+        return version
     }
 
     /// Offers `event` to every subscriber; removes and returns those whose buffer is full.

@@ -10,13 +10,13 @@ public struct MonitorMessage: Sendable, Equatable {
     /// The event as one Server-Sent Events message (a comment for a heartbeat), encoded once.
     public let sse: ByteBuffer
 
-    init(version: Int?, json: String) {
+    init(version: Int?, json: String, epoch: String) {
         self.version = version
         self.json = json
-        self.sse = ByteBuffer(string: version.map { "id: \($0)\ndata: \(json)\n\n" } ?? ": keep-alive\n\n")
+        self.sse = ByteBuffer(string: version.map { "id: \($0)-\(epoch)\ndata: \(json)\n\n" } ?? ": keep-alive\n\n")
     }
 
-    static let heartbeat = MonitorMessage(version: nil, json: "")
+    static let heartbeat = MonitorMessage(version: nil, json: "", epoch: "")
 }
 
 /// One subscriber's bounded queue. The board offers messages without ever waiting; the reader takes everything
@@ -44,17 +44,20 @@ final class MonitorMailbox: Sendable {
     /// Queues `message`, or hands it to a waiting reader (unless deferred); `full` when the reader is `capacity`
     /// behind.
     func offer(_ message: MonitorMessage) -> Offer {
-        let (result, waiter) = state.withLock { state -> (Offer, CheckedContinuation<[MonitorMessage]?, Never>?) in
-            if state.closed { return (.closed, nil) }
-            if !deferred, let waiter = state.waiter {
+        typealias Waiter = CheckedContinuation<[MonitorMessage]?, Never>
+        let (result, waiter, batch) = state.withLock { state -> (Offer, Waiter?, [MonitorMessage]) in
+            if state.closed { return (.closed, nil, []) }
+            if !deferred || state.queue.count >= capacity, let waiter = state.waiter {
+                // A waiting reader is never behind: a burst that fills a deferred queue goes to it early.
                 state.waiter = nil
-                return (.queued, waiter)
+                defer { state.queue.removeAll(keepingCapacity: true) }
+                return (.queued, waiter, state.queue + [message])
             }
-            guard state.queue.count < capacity else { return (.full, nil) }
+            guard state.queue.count < capacity else { return (.full, nil, []) }
             state.queue.append(message)
-            return (.queued, nil)
+            return (.queued, nil, [])
         }
-        waiter?.resume(returning: [message])
+        waiter?.resume(returning: batch)
         return result
     }
 
@@ -96,6 +99,7 @@ final class MonitorMailbox: Sendable {
         let waiter = state.withLock { state in
             state.closed = true
             state.cutOff = state.cutOff || cutOff
+            if cutOff { state.queue.removeAll() }  // stale: the reader starts again from a snapshot
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -103,4 +107,7 @@ final class MonitorMailbox: Sendable {
     }
 
     var wasCutOff: Bool { state.withLock { $0.cutOff } }
+
+    /// Whether the reader is waiting for a message (rather than writing one).
+    var isWaiting: Bool { state.withLock { $0.waiter != nil } }
 }

@@ -27,7 +27,9 @@ public struct MonitorRoutes: Sendable {
             hub.boards[context.parameters.get("block") ?? ""] == nil ? .dontUpgrade : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard let board = hub.boards[context.requestContext.parameters.get("block") ?? ""] else { return }
-            let last = context.request.uri.queryParameters.get("last_event_id").flatMap { Int($0) }
+            let last = context.request.uri.queryParameters.get("last_event_id").flatMap {
+                board.version(fromEventID: String($0))
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {  // the reader closing (or going away) ends the feed
                     for try await _ in inbound {}
@@ -75,7 +77,8 @@ public struct MonitorRoutes: Sendable {
             let snapshot = board.snapshot()
             body = ["version": .number(Double(snapshot.version)), "widgets": .array(snapshot.widgets.map(\.json))]
         }
-        let etag = "\"\(body["version"]?.intValue ?? 0)\""
+        body["epoch"] = .string(board.epoch)
+        let etag = "\"\(body["version"]?.intValue ?? 0)-\(board.epoch)\""
         var headers: HTTPFields = [.eTag: etag, .cacheControl: "no-cache"]
         if request.headers[.ifNoneMatch] == etag {
             return Response(status: .notModified, headers: headers)
@@ -90,7 +93,9 @@ public struct MonitorRoutes: Sendable {
         let board = try board(context)
         let lastEventID =
             (HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
-            ?? request.uri.queryParameters.get("last_event_id").map { String($0) }).flatMap { Int($0) }
+            ?? request.uri.queryParameters.get("last_event_id").map { String($0) }).flatMap {
+                board.version(fromEventID: $0)
+            }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         if let noBuffering = HTTPField.Name("X-Accel-Buffering") { headers[noBuffering] = "no" }  // nginx
         return Response(

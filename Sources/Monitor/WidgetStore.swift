@@ -120,7 +120,12 @@ public struct WidgetStore: Sendable {
             return (.metric(value: value, unit: unit, previous: previous), nil)
         case (.metric(_, let value, let unit), nil):
             return (.metric(value: value, unit: unit, previous: nil), nil)
-        case (.chart(_, let points), .chart(var series)?):
+        case (.chart(let name, let points), .chart(var series)?):
+            let added = points.keys.filter { series[$0] == nil }.count
+            guard series.count + added <= WidgetUpdate.maxSeries else {
+                throw MonitorError(
+                    "chart '\(name)' would have over \(WidgetUpdate.maxSeries) series; reuse series names or remove it")
+            }
             for (key, value) in points {
                 series[key, default: []].append(Widget.ChartPoint(time: time, value: value))
                 if let count = series[key]?.count, count > maxPoints { series[key]?.removeFirst(count - maxPoints) }

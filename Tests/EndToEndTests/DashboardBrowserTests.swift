@@ -55,7 +55,7 @@ struct DashboardBrowserTests {
             let firstChart = try await page.evaluate(chart).stringValue
             // The worker ticks every second: a newer value must be on the page within two seconds.
             let newer = try await Self.poll(page, metric, within: .seconds(2)) { Double($0) ?? 0 > Double(first) ?? 0 }
-            let newerChart = try await page.evaluate(chart).stringValue
+            let newerChart = try await Self.poll(page, chart, within: .seconds(1)) { $0 != firstChart }
             let rows = try await page.evaluate("document.querySelectorAll('[data-name=\"book\"] tbody tr').length")
             let light = try await page.evaluate("document.querySelector('[data-name=\"feed\"] .light')?.className")
             let live = try await page.evaluate("document.getElementById('live-text').textContent")

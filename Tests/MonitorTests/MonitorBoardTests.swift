@@ -93,3 +93,27 @@ extension MonitorBoardTests {
         #expect(await waiting.value == [1, 2, 3])
     }
 }
+
+extension MonitorBoardTests {
+    @Test func aBurstThatFillsADeferredQueueGoesToAWaitingReaderInsteadOfCuttingItOff() async throws {
+        let board = MonitorBoard(name: "main", bufferSize: 4, coalescing: .seconds(60))
+        let reader = board.subscribe()
+        defer { reader.cancel() }
+        let waiting = Task { await reader.next()?.count }
+        while board.waitingCount == 0 { await Task.yield() }  // the reader waits for the (far) flush
+        for n in 1...5 { try board.apply(Self.metric("a", Double(n)), worker: "w") }
+        #expect(await waiting.value == 5)
+        #expect(!reader.lagged && board.cutOffCount == 0)
+    }
+
+    @Test func aChartCannotGrowPastTwentySeries() throws {
+        var store = WidgetStore()
+        for n in 0..<20 {
+            _ = try store.apply(.chart(name: "c", points: ["s\(n)": 1]), worker: "w", at: 1)
+        }
+        #expect(throws: MonitorError.self) {
+            try store.apply(.chart(name: "c", points: ["s20": 1]), worker: "w", at: 2)
+        }
+        #expect(store.version == 20)
+    }
+}

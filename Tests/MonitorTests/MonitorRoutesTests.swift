@@ -37,12 +37,17 @@ struct MonitorRoutesTests {
                 #expect(json["widgets"]?[1]?["points"]?["BTC"]?[0]?[1] == 60_000)
                 return response.headers[.eTag]
             }
-            #expect(etag == "\"2\"")
-            try await client.execute(uri: "/api/monitor/main", method: .get, headers: [.ifNoneMatch: "\"2\""]) {
+            #expect(etag == "\"2-\(board.epoch)\"")
+            try await client.execute(uri: "/api/monitor/main", method: .get, headers: [.ifNoneMatch: etag ?? ""]) {
                 #expect($0.status == .notModified)
             }
+            try await client.execute(uri: "/api/monitor/main", method: .get, headers: [.ifNoneMatch: "\"2-older\""]) {
+                #expect($0.status == .ok, "an ETag from an earlier run of the host is not this board's")
+            }
             try board.apply(.text(name: "note", text: "hi"), worker: "other")
-            try await client.execute(uri: "/api/monitor/main?since=2", method: .get, headers: [.ifNoneMatch: "\"2\""]) {
+            try await client.execute(
+                uri: "/api/monitor/main?since=2", method: .get, headers: [.ifNoneMatch: etag ?? ""]
+            ) {
                 response in
                 #expect(response.status == .ok)
                 let json = try JSONValue(parsing: Array(response.body.readableBytesView))
@@ -84,9 +89,11 @@ struct MonitorRoutesTests {
             #expect(append.json["type"] == "append" && append.json["widget"]?["points"]?["BTC"]?.arrayValue?.count == 1)
 
             try board.apply(.text(name: "missed", text: "while away"), worker: "trader")
-            var resumed = try await SSEReader(url: url, lastEventID: 4)
+            var resumed = try await SSEReader(url: url, lastEventID: "4-\(board.epoch)")
             let missed = try await resumed.next()
             #expect(missed.id == 5 && missed.json["widget"]?["name"] == "missed")
+            var restarted = try await SSEReader(url: url, lastEventID: "4-earlierrun")
+            #expect(try await restarted.next().json["type"] == "snapshot", "an id from an earlier run: start over")
             hub.finishAll()  // ends the open streams, so the server can stop
         }
     }
@@ -125,9 +132,9 @@ struct SSEReader {
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private var buffer = ""
 
-    init(url: String, lastEventID: Int? = nil, headers: [(String, String)] = []) async throws {
+    init(url: String, lastEventID: String? = nil, headers: [(String, String)] = []) async throws {
         var request = HTTPClientRequest(url: url)
-        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         guard response.status == .ok else { throw SSEError(status: Int(response.status.code)) }
@@ -145,7 +152,7 @@ struct SSEReader {
                 var id: Int?
                 var data = ""
                 for line in block.split(separator: "\n") {
-                    if line.hasPrefix("id: ") { id = Int(line.dropFirst(4)) }
+                    if line.hasPrefix("id: ") { id = Int(line.dropFirst(4).prefix { $0 != "-" }) }
                     if line.hasPrefix("data: ") { data += line.dropFirst(6) }
                 }
                 if !data.isEmpty { return Message(id: id, json: try JSONValue(parsing: Array(data.utf8))) }

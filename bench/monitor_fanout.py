@@ -5,7 +5,7 @@ Two Python workers each set a metric 50 times a second to the time they send it;
 host's peak RSS for each N.
 
     python3 bench/monitor_fanout.py              # N = 100 and 1000; BENCH_BUILD=debug for a debug host
-    python3 bench/monitor_fanout.py 100 500      # other Ns
+    python3 bench/monitor_fanout.py 100 500      # other Ns; COALESCE=50ms for another coalescing window
 """
 
 import json
@@ -19,6 +19,7 @@ import time
 from common import ROOT, ProcessSampler, host_binary, workspace
 
 SECONDS = 15
+COALESCE = os.environ.get("COALESCE", "25ms")  # the board's `coalesce:` setting
 PUSHER = """
 import time
 
@@ -50,7 +51,7 @@ def run(binary, client, subscribers):
     manifest = os.path.join(folder, "botyard.yaml")
     with open(manifest, "w") as handle:
         handle.write(
-            "blocks:\n  board: {type: monitor}\nworkers:\n"
+            f"blocks:\n  board: {{type: monitor, coalesce: {COALESCE}}}\nworkers:\n"
             "  push_a: {code: push_a.py, every: 1h, tick_timeout: 5m, connect: [board]}\n"
             "  push_b: {code: push_b.py, every: 1h, tick_timeout: 5m, connect: [board]}\n"
         )

@@ -8,17 +8,16 @@ import Synchronization
 /// subscriber's bounded mailbox. A subscriber whose mailbox is full is cut off (marked `lagged`) and comes back
 /// with a fresh snapshot: a slow reader never slows the workers or the other readers, and memory stays bounded.
 public final class MonitorBoard: Sendable {
-    public typealias Encoded = MonitorMessage
 
     /// What a subscriber reads: the events that bring it up to date, then the live ones in batches.
     public struct Subscription: Sendable {
-        public let initial: [Encoded]
+        public let initial: [MonitorMessage]
         fileprivate let mailbox: MonitorMailbox
         let cancelled: @Sendable () -> Void
 
         /// The live events queued since the last call, waiting for at least one; `nil` when the subscription
         /// ended (the board shut down, the reader was cut off, or it was cancelled).
-        public func next() async -> [Encoded]? { await mailbox.next() }
+        public func next() async -> [MonitorMessage]? { await mailbox.next() }
 
         /// Whether the subscription ended because the reader fell too far behind (read a fresh snapshot then).
         public var lagged: Bool { mailbox.wasCutOff }
@@ -29,7 +28,7 @@ public final class MonitorBoard: Sendable {
 
     private struct State {
         var store: WidgetStore
-        var history: [Encoded] = []  // the latest events, oldest first
+        var history: [MonitorMessage] = []  // the latest events, oldest first
         var subscribers: [Int: MonitorMailbox] = [:]
         var nextID = 0
         var closed = false  // after `finishAll`: new readers get an ended stream
@@ -71,7 +70,7 @@ public final class MonitorBoard: Sendable {
         let lagging = try state.withLock { state throws(MonitorError) -> [MonitorMailbox] in
             guard let change = try state.store.apply(update, worker: worker, at: time) else { return [] }
             let event = MonitorEvent.change(change)
-            let encoded = Encoded(version: event.version, json: event.json.jsonText(), epoch: epoch)
+            let encoded = MonitorMessage(version: event.version, json: event.json.jsonText(), epoch: epoch)
             state.history.append(encoded)
             if state.history.count > historySize + historySize / 4 {
                 state.history.removeFirst(state.history.count - historySize)
@@ -120,12 +119,12 @@ public final class MonitorBoard: Sendable {
             mailbox.close()
             return Subscription(initial: [], mailbox: mailbox, cancelled: {})
         }
-        let initial: [Encoded]
+        let initial: [MonitorMessage]
         switch catchUp {
         case .events(let events): initial = events
         case .snapshot(let version, let widgets):  // encoded outside the lock: the workers never wait for it
             let snapshot = MonitorEvent.snapshot(version: version, widgets: widgets)
-            initial = [Encoded(version: version, json: snapshot.json.jsonText(), epoch: epoch)]
+            initial = [MonitorMessage(version: version, json: snapshot.json.jsonText(), epoch: epoch)]
         }
         let cancel: @Sendable () -> Void = { [weak self] in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
@@ -151,7 +150,7 @@ public final class MonitorBoard: Sendable {
     public var waitingCount: Int { state.withLock { Array($0.subscribers.values) }.count { $0.isWaiting } }
 
     private enum CatchUp {
-        case events([Encoded])
+        case events([MonitorMessage])
         case snapshot(version: Int, widgets: [Widget])
     }
 
@@ -175,7 +174,8 @@ public final class MonitorBoard: Sendable {
     }
 
     /// Offers `event` to every subscriber; removes and returns those whose buffer is full.
-    private static func offer(_ event: Encoded, to subscribers: inout [Int: MonitorMailbox]) -> [MonitorMailbox] {
+    private static func offer(_ event: MonitorMessage, to subscribers: inout [Int: MonitorMailbox]) -> [MonitorMailbox]
+    {
         var lagging: [MonitorMailbox] = []
         for (id, mailbox) in subscribers {
             switch mailbox.offer(event) {

@@ -7,7 +7,7 @@ import Testing
 struct MonitorBoardTests {
     static func metric(_ name: String, _ value: Double) -> WidgetUpdate { .metric(name: name, value: value, unit: nil) }
 
-    static func types(_ events: [MonitorBoard.Encoded]) throws -> [String] {
+    static func types(_ events: [MonitorMessage]) throws -> [String] {
         try events.map { try JSONValue(parsing: Array($0.json.utf8))["type"]?.stringValue ?? "?" }
     }
 

@@ -1,16 +1,20 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 
 /// The HTTP transport every adapter shares: one injected `HTTPClient` per process, and a deadline on every request.
 public struct AdapterHTTP: Sendable {
-    /// The largest response body an adapter reads.
+    /// The largest response body an adapter reads, by default.
     public static let maxResponseBytes = 16 * 1024 * 1024
 
     private let client: HTTPClient
+    /// The largest response body this transport reads.
+    public let maxResponseBytes: Int
 
-    public init(client: HTTPClient) {
+    public init(client: HTTPClient, maxResponseBytes: Int = Self.maxResponseBytes) {
         self.client = client
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// One request, with its URL already built (the adapter signs exactly these bytes).
@@ -43,9 +47,11 @@ public struct AdapterHTTP: Sendable {
 
     /// Why a request got no response. The request may or may not have reached the server.
     public struct Failure: Error, Sendable, CustomStringConvertible {
-        /// Whether the deadline passed (rather than the connection failing).
-        public var timedOut: Bool
+        public enum Reason: Sendable { case timedOut, tooLarge, connection }
+        public var reason: Reason
         public var description: String
+        /// Whether the deadline passed (rather than the connection failing).
+        public var timedOut: Bool { reason == .timedOut }
     }
 
     /// Sends `request`, giving up at `deadline`.
@@ -54,40 +60,39 @@ public struct AdapterHTTP: Sendable {
     public func send(_ request: Request, deadline: ContinuousClock.Instant) async throws(Failure) -> Response {
         let timeout = ContinuousClock.now.duration(to: deadline)
         let target = "\(request.method.rawValue) \(Self.withoutQuery(request.url))"
-        guard timeout > .zero else { throw Failure(timedOut: true, description: "\(target): no time left") }
+        guard timeout > .zero else { throw Failure(reason: .timedOut, description: "\(target): no time left") }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await client.execute(outgoing, timeout: .nanoseconds(timeout.nanoseconds))
-            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let body = try await response.body.collect(upTo: maxResponseBytes)
             var headers: [String: String] = [:]
             for header in response.headers { headers[header.name.lowercased()] = header.value }
             return Response(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
         } catch let error as HTTPClientError where error == .deadlineExceeded {
-            throw Failure(timedOut: true, description: "\(target) timed out after \(timeout)")
+            throw Failure(reason: .timedOut, description: "\(target) timed out after \(timeout)")
+        } catch let error as NIOTooManyBytesError {
+            throw Failure(
+                reason: .tooLarge, description: "response larger than \(error.maxBytes ?? maxResponseBytes) bytes")
         } catch {
-            throw Failure(timedOut: false, description: "\(target) failed: \(Self.shortReason(error))")
+            throw Failure(reason: .connection, description: "\(target) failed: \(Self.shortReason(error))")
         }
     }
 
-    /// The URL without its query string.
+    /// The URL without its query string or user and password, which may carry credentials.
     public static func withoutQuery(_ url: String) -> String {
-        String(url.prefix { $0 != "?" })
+        let bare = String(url.prefix { $0 != "?" })
+        guard var components = URLComponents(string: bare), components.user != nil || components.password != nil
+        else { return bare }
+        components.user = nil
+        components.password = nil
+        return components.string ?? bare
     }
 
     private static func shortReason(_ error: any Error) -> String {
         if let error = error as? HTTPClientError { return "\(error)" }
         return String(describing: type(of: error)) + ": " + "\(error)".prefix(200)
-    }
-}
-
-extension Duration {
-    /// The whole nanoseconds in this duration, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (seconds < 0 ? .min : .max) : scaled + attoseconds / 1_000_000_000
     }
 }

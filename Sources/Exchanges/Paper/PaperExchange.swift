@@ -55,7 +55,7 @@ public final class PaperExchange: Service {
         gate = Mutex(
             PaperGate(
                 accounts: configuration.accounts, ipLimit: configuration.ipLimit,
-                ipWindow: Self.milliseconds(configuration.ipWindow), ipBan: Self.milliseconds(configuration.ipBan)))
+                ipWindow: configuration.ipWindow.milliseconds, ipBan: configuration.ipBan.milliseconds))
     }
 
     /// Serves until the service group shuts down.
@@ -200,10 +200,6 @@ public final class PaperExchange: Service {
             params[name] = .string(value)
         }
         return params
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }
 

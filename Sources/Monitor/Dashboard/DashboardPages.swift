@@ -65,16 +65,18 @@ public enum DashboardAssets {
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// Debian's Chart.js, read once.
+    static let chartJSBytes: ByteBuffer? = chartJSCandidates.lazy.compactMap {
+        FileManager.default.contents(atPath: $0).map { ByteBuffer(bytes: $0) }
+    }.first
+
     static func chartJS() throws -> Response {
-        for path in chartJSCandidates {
-            if let data = FileManager.default.contents(atPath: path) {
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=86400"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
-            }
+        guard let bytes = chartJSBytes else {
+            throw HTTPError(.notFound, message: "Chart.js is not installed: apt-get install libjs-chart.js")
         }
-        throw HTTPError(.notFound, message: "Chart.js is not installed: apt-get install libjs-chart.js")
+        return Response(
+            status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=86400"],
+            body: .init(byteBuffer: bytes))
     }
 
     static func escaped(_ text: String) -> String {

@@ -128,17 +128,13 @@ public final class WorkerServices: Sendable {
     private func bybit(_ method: String, _ params: JSONValue, deadline: ContinuousClock.Instant) async throws
         -> JSONValue
     {
-        let name = params["block"]?.stringValue ?? ""
-        guard case .bybit(let block)? = blocks.first(where: { $0.name == name && $0.type == "bybit" }) else {
-            throw CallError(.blockNotConnected, "worker '\(worker)' is not connected to a bybit block named '\(name)'")
-        }
+        guard case .bybit(let block) = try connected("bybit", params) else { return .null }
         guard var args = params["args"]?.objectValue ?? (params["args"] == nil ? [:] : nil) else {
             throw CallError(.valueError, "bybit.\(method) takes keyword arguments")
         }
-        if method == BybitEndpoint.placeOrder.name, args["orderLinkId"]?.stringValue?.isEmpty ?? true {
-            args["orderLinkId"] = .string(nextOrderLinkID())
-        }
-        if method == BybitEndpoint.placeOrder.name, let linkID = args["orderLinkId"]?.stringValue {
+        if method == BybitEndpoint.placeOrder.name {
+            let linkID = args["orderLinkId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? nextOrderLinkID()
+            args["orderLinkId"] = .string(linkID)
             log.write(level: .debug, "bybit place_order \(args["symbol"]?.stringValue ?? "?") orderLinkId=\(linkID)")
         }
         return try await block.call(method, args: args, deadline: deadline)
@@ -146,17 +142,23 @@ public final class WorkerServices: Sendable {
 
     /// `monitor.update`: one widget change on a connected monitor block, all or nothing.
     private func monitor(_ params: JSONValue) throws -> JSONValue {
-        let name = params["block"]?.stringValue ?? ""
-        guard case .monitor(let board)? = blocks.first(where: { $0.name == name && $0.type == "monitor" }) else {
-            throw CallError(
-                .blockNotConnected, "worker '\(worker)' is not connected to a monitor block named '\(name)'")
-        }
+        guard case .monitor(let board) = try connected("monitor", params) else { return .null }
         do {
             try board.apply(try WidgetUpdate(json: params["widget"] ?? .null), worker: worker)
         } catch {
             throw CallError(.valueError, error.message)
         }
         return .null
+    }
+
+    /// The connected block of `type` that a call's `block` parameter names.
+    private func connected(_ type: String, _ params: JSONValue) throws(CallError) -> ConnectedBlock {
+        let name = params["block"]?.stringValue ?? ""
+        guard let block = blocks.first(where: { $0.name == name && $0.type == type }) else {
+            throw CallError(
+                .blockNotConnected, "worker '\(worker)' is not connected to a \(type) block named '\(name)'")
+        }
+        return block
     }
 
     /// An orderLinkId from the worker's name, the host's start, the tick and a sequence number within the tick.

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// Parses and prints the durations a trader writes: `1s`, `90s`, `5m`, `1h`, `1m30s`, `500ms`.
@@ -32,23 +33,6 @@ public enum DurationText {
     private static let unitSeconds: [String: Double] = [
         "ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600,
     ]
-}
-
-extension Duration {
-    /// Whole milliseconds in this duration, rounded down.
-    public var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Nanoseconds in this duration, rounded down.
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
-
-    /// This duration in seconds, as a floating-point number.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }
 
 /// The rules for a worker's tick interval: 1 second to 1 hour, in whole seconds.

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// The part of a runner that the API reads: spec, lifecycle, counters.

@@ -1,3 +1,5 @@
+import AdapterKit
+
 /// Fixed-rate tick slots on a monotonic clock, as a pure value.
 ///
 /// Slot `k` fires at `anchor + k·interval`, so ticks never drift. A tick that overruns its slot makes

@@ -1,3 +1,4 @@
+import AdapterKit
 import NIOCore
 import NIOPosix
 import Synchronization

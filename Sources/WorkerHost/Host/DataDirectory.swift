@@ -13,6 +13,10 @@ public struct DataDirectory: Sendable {
     public var stateDatabase: String { path + "/state.sqlite" }
     public var tokenFile: String { path + "/admin.token" }
     public var hostFile: String { path + "/host.json" }
+    /// The lock one running host holds (see `HostLock`).
+    public var lockFile: String { path + "/lock" }
+    /// The folder holding each worker's private scratch folder.
+    public var scratch: String { path + "/scratch" }
 
     /// Creates the directory and its subfolders.
     /// - Throws: when they cannot be created.

@@ -35,23 +35,48 @@ public struct HostConfiguration: Sendable {
 
 /// The Botyard host: the workers' supervisor and the control API, under one `ServiceGroup`.
 public enum BotyardHost {
+    /// How long graceful shutdown may take before the group cancels its services.
+    static let gracefulShutdownLimit = Duration.seconds(30)
+    /// How long cancellation may take before the process ends itself.
+    static let cancellationLimit = Duration.seconds(10)
+
     /// Runs until SIGINT/SIGTERM (or `runFor`), then stops every worker and returns.
-    /// - Throws: when the data directory, the state store or the port cannot be set up.
+    /// - Throws: `HostError` when another host holds the data directory, the port is taken or the sandbox
+    ///   cannot run; other errors when the data directory or the state store cannot be set up.
     public static func run(_ configuration: HostConfiguration, logger: Logger) async throws {
         let data = configuration.data
         try data.prepare()
-        let token = try data.adminToken()
-        let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let lock = try HostLock.acquire(data.lockFile)
+        defer { withExtendedLifetime(lock) {} }
+        try PortCheck.ensureFree(hostname: configuration.hostname, port: configuration.port)
+        Hardening.makeUndumpable()
         let console: Console? =
             configuration.echo
             ? Console(width: max(8, configuration.manifest.workers.map(\.name.count).max() ?? 0)) : nil
+        let launcher = try WorkerLauncher.prepare(configuration, console: console, logger: logger)
+        let children = ChildRegistry()
+        defer {
+            let killed = children.killAll()  // whatever a cancelled or failed shutdown left behind
+            if killed > 0 { logger.warning("killed \(killed) worker process group(s) left at exit") }
+        }
+        try await serve(configuration, launcher: launcher, children: children, console: console, logger: logger)
+        console?.print(host: "botyard: every worker stopped; bye")
+    }
+
+    private static func serve(
+        _ configuration: HostConfiguration, launcher: WorkerLauncher, children: ChildRegistry, console: Console?,
+        logger: Logger
+    ) async throws {
+        let data = configuration.data
+        let token = try data.adminToken()
+        let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
         let supervisor = Supervisor(
-            runners: configuration.manifest.workers.map { spec in
-                makeRunner(
-                    spec, configuration, store: store, http: HTTPService(client: httpClient),
-                    blocks: blocks.connected(to: spec), console: console, logger: logger)
+            runners: configuration.manifest.workers.enumerated().map { index, spec in
+                launcher.runner(
+                    spec, index: index, store: store, http: HTTPService(client: httpClient),
+                    blocks: blocks.connected(to: spec), children: children)
             })
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
@@ -70,11 +95,13 @@ public enum BotyardHost {
                         "botyard: control API on http://\(configuration.hostname):\(port) (token in \(data.tokenFile))")
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                // Stopped in reverse: the monitor's streams end first, so open dashboards never hold the server.
-                services: blocks.venues + [supervisor, app, blocks.monitor],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            // Stopped in reverse: the monitor's streams end first, so open dashboards never hold the server.
+            services: blocks.venues + [supervisor, app, blocks.monitor],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
+        groupConfiguration.maximumCancellationDuration = cancellationLimit
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await runGroup(group, for: configuration.runFor)
         } catch {
@@ -83,7 +110,6 @@ public enum BotyardHost {
         }
         try await httpClient.shutdown()
         try? FileManager.default.removeItem(atPath: data.hostFile)  // best effort: the host is gone
-        console?.print(host: "botyard: every worker stopped; bye")
     }
 
     private static func runGroup(_ group: ServiceGroup, for duration: Duration?) async throws {
@@ -102,32 +128,5 @@ public enum BotyardHost {
                 if groupEnded { tasks.cancelAll() }
             }
         }
-    }
-
-    private static func makeRunner(
-        _ manifestSpec: WorkerSpec, _ configuration: HostConfiguration, store: any StateStore, http: HTTPService,
-        blocks: [ConnectedBlock], console: Console?, logger: Logger
-    ) -> WorkerRunner {
-        var spec = manifestSpec
-        var revision = 0
-        if case .python(let script) = spec.code, let deployed = configuration.data.latestRevision(worker: spec.name),
-            deployed.modified > DataDirectory.modified(script)
-        {
-            spec.code = .python(script: deployed.path)
-            revision = deployed.number
-        }
-        let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
-        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http, blocks: blocks)
-        let runner = WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
-            switch current.code {
-            case .python:
-                return PythonBackend(
-                    spec: current, launch: configuration.python.launch(for: current), services: services,
-                    group: MultiThreadedEventLoopGroup.singleton)
-            case .swift(let name):
-                return SwiftBackend(spec: current, services: services) { configuration.swiftWorkers.make(name) }
-            }
-        }
-        return runner
     }
 }

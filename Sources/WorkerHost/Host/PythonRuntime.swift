@@ -23,6 +23,58 @@ public struct PythonRuntime: Sendable {
     /// The variables of the host's environment a worker inherits; nothing else (no API keys) reaches it.
     static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV"]
 
+    /// The variables that locate the interpreter itself (pyenv's shims read these).
+    static let interpreterVariables = inheritedVariables + ["PYENV_ROOT", "PYENV_VERSION"]
+
+    /// The environment for a child of the host that is not a worker: only what finds the interpreter.
+    static func childEnvironment(_ host: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        host.filter { interpreterVariables.contains($0.key) }
+    }
+
+    /// Where the interpreter really is, and the folders it imports from: what a sandbox must show.
+    public struct Installation: Sendable, Equatable {
+        /// The interpreter's absolute path (not a shim).
+        public var executable: String
+        /// Its prefixes and every existing `sys.path` entry outside the system folders.
+        public var folders: [String]
+    }
+
+    /// Asks the interpreter where it lives.
+    /// - Returns: the installation, or why it could not be found.
+    public func installation() -> Result<Installation, HostError> {
+        let program =
+            "import sys, json; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix] + sys.path))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable, "-c", program]
+        process.environment = Self.childEnvironment()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch {
+            return .failure(HostError("cannot run \(executable): \(error)"))
+        }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let paths = try? JSONDecoder().decode([String].self, from: output),
+            let interpreter = paths.first, interpreter.hasPrefix("/")
+        else {
+            let text = String(decoding: output, as: UTF8.self)
+            return .failure(HostError("cannot ask \(executable) where it lives: \(text)"))
+        }
+        return .success(Installation(executable: interpreter, folders: Self.folders(paths.dropFirst())))
+    }
+
+    /// The absolute, existing paths outside the system folders, without ones inside another.
+    static func folders(_ paths: some Sequence<String>) -> [String] {
+        let system = ["/usr/", "/etc/"]
+        let candidates = Set(
+            paths.map { URL(fileURLWithPath: $0).standardized.path }.filter { path in
+                path.hasPrefix("/") && !system.contains(where: path.hasPrefix) && FileManager.default.fileExists(atPath: path)
+            })
+        return candidates.filter { path in !candidates.contains { $0 != path && Sandbox.contains($0, path) } }.sorted()
+    }
+
     /// The command line and environment for a worker.
     func launch(for spec: WorkerSpec, hostEnvironment: [String: String] = ProcessInfo.processInfo.environment)
         -> PythonBackend.Launch
@@ -34,7 +86,8 @@ public struct PythonRuntime: Sendable {
         environment["PYTHONUNBUFFERED"] = "1"
         environment["BOTYARD_WORKER"] = spec.name
         return PythonBackend.Launch(
-            executable: executable, arguments: ["-u", "-m", "botyard.runner"], environment: environment)
+            executable: executable, arguments: ["-u", "-m", "botyard.runner"], environment: environment,
+            workingDirectory: spec.workingDirectory)
     }
 
     /// Checks a script without running it: Python syntax, and a top-level `tick` function.
@@ -43,7 +96,7 @@ public struct PythonRuntime: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable, "-m", "botyard.check", script]
-        process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONPATH": sdkPath]) { _, new in new }
+        process.environment = Self.childEnvironment().merging(["PYTHONPATH": sdkPath]) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -26,6 +26,8 @@ public struct WorkerSpec: Sendable, Equatable {
     public var workingDirectory: String
     /// The blocks it uses (`connect:`), by name; the first of each type is its `ctx.<type>`.
     public var connect: [String] = []
+    /// How its process is confined (`sandbox:`).
+    public var sandbox = SandboxPolicy()
 
     public init(name: String, code: WorkerCode, workingDirectory: String) {
         self.name = name

@@ -39,11 +39,13 @@ public struct ManifestLoader: Sendable {
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var context = Context(file: path, folder: folder, swiftWorkers: swiftWorkers, environment: environment)
-        for (keyNode, _) in mapping where !["workers", "blocks"].contains(keyNode.string ?? "") {
-            throw context.error(keyNode, field: keyNode.string, "unknown key; a manifest has 'workers:' and 'blocks:'")
+        for (keyNode, _) in mapping where !["workers", "blocks", "sandbox"].contains(keyNode.string ?? "") {
+            throw context.error(
+                keyNode, field: keyNode.string, "unknown key; a manifest has 'workers:', 'blocks:' and 'sandbox:'")
         }
         let sections = Dictionary(
             mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
+        if let sandbox = sections["sandbox"] { context.sandbox = try context.sandbox(sandbox, over: SandboxPolicy()) }
         if let blocks = sections["blocks"] { context.blocks = try context.blocks(blocks) }
         let workers = try sections["workers"].map { node throws(ManifestError) in try context.workers(node) } ?? []
         guard !workers.isEmpty else {
@@ -66,6 +68,8 @@ extension ManifestLoader {
         let swiftWorkers: Set<String>
         let environment: [String: String]
         var blocks: [BlockSpec] = []
+        /// The host-wide `sandbox:`, which a worker's own `sandbox:` refines.
+        var sandbox = SandboxPolicy()
         var worker: String?
         var block: String?
 
@@ -110,11 +114,14 @@ extension ManifestLoader {
             if let maxErrors = fields["max_errors"] { spec.maxErrors = try maxErrorsValue(maxErrors.value) }
             if let env = fields["env"] { spec.environment = try environmentValue(env.value) }
             if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
+            spec.sandbox = try fields["sandbox"].map { field throws(ManifestError) in
+                try self.sandbox(field.value, over: sandbox)
+            } ?? sandbox
             return spec
         }
 
         static let knownFields: Set<String> = [
-            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect",
+            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox",
         ]
 
         /// `connect:`, a list of declared block names.

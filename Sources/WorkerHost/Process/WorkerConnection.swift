@@ -25,9 +25,13 @@ final class WorkerConnection: Sendable {
     private let output: any Channel
     private let exit = Mutex<ExitStatus?>(nil)
 
+    private let children: ChildRegistry
+
     private init(
-        process: ChildProcess, mailbox: Mailbox<Inbound>, gate: ReadGate, control: any Channel, output: any Channel
+        process: ChildProcess, mailbox: Mailbox<Inbound>, gate: ReadGate, control: any Channel, output: any Channel,
+        children: ChildRegistry
     ) {
+        self.children = children
         self.process = process
         self.mailbox = mailbox
         self.gate = gate
@@ -39,10 +43,16 @@ final class WorkerConnection: Sendable {
     /// - Throws: `SpawnError`, or a NIO error when a channel cannot be set up (the process is then killed).
     static func start(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        log: WorkerLog, group: any EventLoopGroup, answer: @escaping FrameHandler.Answer
+        log: WorkerLog, group: any EventLoopGroup, children: ChildRegistry, answer: @escaping FrameHandler.Answer
     ) async throws -> WorkerConnection {
-        let process = try ChildProcess.spawn(
-            executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
+        // Spawned from a long-lived pool thread: a sandbox's parent-death signal follows the spawning thread,
+        // and a cooperative-pool thread may end while the worker runs.
+        let process = try await NIOThreadPool.singleton.runIfActive {
+            try ChildProcess.spawn(
+                executable: executable, arguments: arguments, environment: environment,
+                workingDirectory: workingDirectory)
+        }
+        children.insert(process.pid)
         let mailbox = Mailbox<Inbound>()
         let gate = ReadGate()
         do {
@@ -62,12 +72,12 @@ final class WorkerConnection: Sendable {
                     return channel
                 }
             }
-            return WorkerConnection(process: process, mailbox: mailbox, gate: gate, control: control, output: output)
+            return WorkerConnection(
+                process: process, mailbox: mailbox, gate: gate, control: control, output: output, children: children)
         } catch {
             process.signalGroup(SIGKILL)
-            for _ in 0..<100 where process.reap() == nil {
-                try? await Task.sleep(for: .milliseconds(10))  // reap the killed child; cancellation only ends the wait
-            }
+            for _ in 0..<100 where process.reap() == nil { await pause(group.next()) }
+            children.remove(process.pid)
             throw error
         }
     }
@@ -133,10 +143,12 @@ final class WorkerConnection: Sendable {
         }
     }
 
-    /// Ends the process: SIGTERM to its group, then SIGKILL if it is still there after `grace`.
+    /// Ends the process: SIGTERM to its group, then SIGKILL if it is still there after `grace` (at once when
+    /// the task is cancelled).
     /// - Returns: how it ended.
     @discardableResult
     func terminate(grace: Duration = .seconds(5)) async -> ExitStatus {
+        let grace = Task.isCancelled ? .zero : grace
         if let status = exitStatus() {
             process.signalGroup(SIGKILL)  // stragglers it left in its group
             return await finish(status)
@@ -150,30 +162,35 @@ final class WorkerConnection: Sendable {
         return await finish(await waitForExit(within: .seconds(5)) ?? .unknown)
     }
 
-    /// Waits for the process to end by itself.
+    /// Waits for the process to end by itself, polling every 10 ms on an event-loop timer that cancellation does
+    /// not cut short: a cancelled caller still waits out `timeout`, and never spins.
     /// - Returns: its status, or `nil` if it still runs after `timeout`.
     func waitForExit(within timeout: Duration) async -> ExitStatus? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = exitStatus() { return status }
-            try? await Task.sleep(for: .milliseconds(10))  // cancellation ends the wait early: fine
+            await pause(control.eventLoop)
         }
         return exitStatus()
     }
 
     /// Waits (briefly) for the output pipe to drain, so the log has the process's last lines.
     func drainOutput() async {
-        let deadline = ContinuousClock.now + .seconds(1)
-        while output.isActive, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))  // best effort
-        }
+        let deadline = ContinuousClock.now + (Task.isCancelled ? .milliseconds(100) : .seconds(1))
+        while output.isActive, ContinuousClock.now < deadline { await pause(control.eventLoop) }
     }
 
     private func finish(_ status: ExitStatus) async -> ExitStatus {
+        if status != .unknown { children.remove(process.pid) }  // reaped: its pid may be reused
         try? await control.close()  // may already be closed by the peer
         await drainOutput()
         return status
     }
+}
+
+/// Sleeps 10 ms on `loop`'s timer, which task cancellation does not end early.
+private func pause(_ loop: any EventLoop) async {
+    try? await loop.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()  // a timer cannot fail
 }
 
 /// Forwards decoded frames, protocol errors and the close of the socket to a mailbox; a frame that can be

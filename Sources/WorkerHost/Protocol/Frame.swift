@@ -163,7 +163,7 @@ enum HostFrame {
 }
 
 /// One tick, as the host asks a worker to run it.
-public struct TickRequest: Sendable {
+public struct TickRequest: Sendable, Equatable {
     /// The tick's number, from 1, counted across restarts of the process.
     public var number: Int
     /// The wall-clock time of its slot.

@@ -10,6 +10,8 @@ final class PythonBackend: WorkerBackend {
         var executable: String
         var arguments: [String]
         var environment: [String: String]
+        /// The folder the process starts in.
+        var workingDirectory: String
     }
 
     /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it: room for
@@ -22,13 +24,18 @@ final class PythonBackend: WorkerBackend {
     private let launch: Launch
     private let services: WorkerServices
     private let group: any EventLoopGroup
+    private let children: ChildRegistry
     private let current = Mutex<WorkerConnection?>(nil)
 
-    init(spec: WorkerSpec, launch: Launch, services: WorkerServices, group: any EventLoopGroup) {
+    init(
+        spec: WorkerSpec, launch: Launch, services: WorkerServices, group: any EventLoopGroup,
+        children: ChildRegistry
+    ) {
         self.spec = spec
         self.launch = launch
         self.services = services
         self.group = group
+        self.children = children
     }
 
     func start() async throws(StartFailure) {
@@ -36,7 +43,7 @@ final class PythonBackend: WorkerBackend {
         do {
             connection = try await WorkerConnection.start(
                 executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-                workingDirectory: spec.workingDirectory, log: services.log, group: group,
+                workingDirectory: launch.workingDirectory, log: services.log, group: group, children: children,
                 answer: { [services] frame, allocator in
                     guard
                         case .call(let id, let method, let params)? = try? WorkerFrame.decode(frame.readableBytesView),
@@ -117,10 +124,16 @@ final class PythonBackend: WorkerBackend {
     func stop() async {
         guard let connection = current.withLock({ $0 }) else { return }
         connection.send(HostFrame.shutdown)  // it may already be gone: a failed write is harmless here
-        if await connection.waitForExit(within: .seconds(2)) == nil {
+        if !Task.isCancelled, await connection.waitForExit(within: .seconds(2)) == nil {
             services.log.write(level: .warn, "did not exit within 2s of the shutdown frame; sending SIGTERM")
         }
         await connection.terminate()
+        current.withLock { $0 = nil }
+    }
+
+    func kill() async {
+        guard let connection = current.withLock({ $0 }) else { return }
+        await connection.terminate(grace: .zero)
         current.withLock { $0 = nil }
     }
 

@@ -27,8 +27,8 @@ struct RunnerRecord: Sendable {
 
     /// Records a finished tick.
     /// - Returns: whether the error budget is spent.
-    mutating func recordTick(_ outcome: TickOutcome, elapsed: Duration, skipped newlySkipped: Int) -> Bool {
-        lastTickAt = Date()
+    mutating func recordTick(_ outcome: TickOutcome, at date: Date, elapsed: Duration, skipped newlySkipped: Int) -> Bool {
+        lastTickAt = date
         lastTickDuration = elapsed
         skipped += newlySkipped
         switch outcome {

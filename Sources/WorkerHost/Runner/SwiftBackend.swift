@@ -6,10 +6,16 @@ final class SwiftBackend: WorkerBackend {
     private let make: @Sendable () -> (any TickWorker)?
     private let services: WorkerServices
     private let instance = Mutex<(any TickWorker)?>(nil)
+    private let gate: SwiftTickGate
 
-    init(spec: WorkerSpec, services: WorkerServices, make: @escaping @Sendable () -> (any TickWorker)?) {
+    /// - Parameter gate: shared by every backend of one worker, so that its calls never overlap.
+    init(
+        spec: WorkerSpec, services: WorkerServices, gate: SwiftTickGate = SwiftTickGate(),
+        make: @escaping @Sendable () -> (any TickWorker)?
+    ) {
         self.spec = spec
         self.services = services
+        self.gate = gate
         self.make = make
     }
 
@@ -21,7 +27,7 @@ final class SwiftBackend: WorkerBackend {
         }
         instance.withLock { $0 = worker }
         let ctx = context(tick: 0, timeout: spec.tickTimeout)
-        let result = await Self.run(within: spec.tickTimeout) { try await worker.setup(ctx) }
+        let result = await gate.run(within: spec.tickTimeout) { try await worker.setup(ctx) }
         if case .failure(let error) = result {
             throw StartFailure(phase: .setup, failure: Self.failure(error))
         }
@@ -33,9 +39,10 @@ final class SwiftBackend: WorkerBackend {
         }
         try? await Task.sleep(until: request.slot, tolerance: .zero, clock: .continuous)  // prepared ahead of its slot
         let ctx = context(tick: request.number, timeout: request.timeout)
-        let result = await Self.run(within: request.timeout) { try await worker.tick(ctx) }
+        let result = await gate.run(within: request.timeout) { try await worker.tick(ctx) }
         guard case .failure(let error) = result else { return .success }
-        let handled = await Self.run(within: .seconds(5)) { try await worker.onError(ctx, error: error) }
+        guard !(error is PreviousCallRunning) else { return .failed(Self.failure(error)) }
+        let handled = await gate.run(within: .seconds(5)) { try await worker.onError(ctx, error: error) }
         if case .failure(let onErrorFailure) = handled {
             services.log.write(level: .error, "onError failed: \(onErrorFailure)")
         }
@@ -44,6 +51,15 @@ final class SwiftBackend: WorkerBackend {
 
     func stop() async {
         instance.withLock { $0 = nil }
+        gate.cancel()
+        if await !gate.waitIdle(within: .seconds(2)) {
+            services.log.write(level: .warn, "a tick still runs after stop: it does not honour cancellation")
+        }
+    }
+
+    func kill() async {
+        instance.withLock { $0 = nil }
+        gate.cancel()
     }
 
     private func context(tick: Int, timeout: Duration) -> WorkerContext {
@@ -51,25 +67,6 @@ final class SwiftBackend: WorkerBackend {
         return WorkerContext(
             worker: .init(name: spec.name, tick: tick, interval: spec.every), services: services,
             deadline: .now + timeout)
-    }
-
-    /// Runs `body`, cancelling it when `timeout` passes; a cancelled body ends with `TickTimeoutError`.
-    private static func run(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async
-        -> Result<Void, any Error>
-    {
-        await withTaskGroup(of: Result<Void, any Error>?.self) { group in
-            group.addTask {
-                do { try await body() } catch { return .failure(error) }
-                return .success(())
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)  // cancelled when the body finishes first
-                return Task.isCancelled ? nil : .failure(TickTimeoutError(timeout: timeout))
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .failure(TickTimeoutError(timeout: timeout))
-        }
     }
 
     private static func failure(_ error: any Error) -> WorkerFailure {

@@ -10,6 +10,8 @@ protocol WorkerBackend: Sendable {
     func tick(_ request: TickRequest) async -> TickOutcome
     /// Stops: a graceful shutdown, then signals, within a bounded time.
     func stop() async
+    /// Ends it at once, without a graceful shutdown (the host is being cancelled).
+    func kill() async
 }
 
 /// How one tick ended.

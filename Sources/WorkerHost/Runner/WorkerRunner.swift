@@ -27,7 +27,7 @@ final class WorkerRunner: Sendable {
 
     let name: String
     private let mailbox = Mailbox<Event>()
-    private let record: Mutex<RunnerRecord>
+    private let machine: Mutex<RunnerStateMachine>
     private let makeBackend: @Sendable (WorkerSpec) -> any WorkerBackend
     let log: WorkerLog
     private let logger: Logger
@@ -42,228 +42,118 @@ final class WorkerRunner: Sendable {
         self.makeBackend = makeBackend
         var record = RunnerRecord(spec: spec)
         record.revision = revision
-        self.record = Mutex(record)
+        self.machine = Mutex(RunnerStateMachine(record: record))
     }
 
     /// The worker as it is now.
-    var status: WorkerStatus { record.withLock { $0.status } }
+    var status: WorkerStatus { machine.withLock { $0.record.status } }
 
     /// Asks the worker to do something.
     /// - Throws: `LifecycleStateMachine.Refusal` when the command makes no sense now (start while running).
     func send(_ command: Command) throws(LifecycleStateMachine.Refusal) {
-        try record.withLock { record throws(LifecycleStateMachine.Refusal) in
-            switch command {
-            case .start where !record.lifecycle.accepts(.start):
-                throw .init(state: record.lifecycle.state, event: .start)
-            case .stop where !record.lifecycle.accepts(.stop):
-                throw .init(state: record.lifecycle.state, event: .stop)
-            default: break
-            }
-        }
+        if let refusal = machine.withLock({ $0.accepts(command) }) { throw refusal }
         mailbox.post(.command(command))
     }
 
-    /// The worker's loop; returns after `.shutdown`, with the worker stopped.
+    /// The worker's loop; returns after `.shutdown`, with the worker stopped, or at once when cancelled, with
+    /// its process killed.
     func run() async {
         await withDiscardingTaskGroup { group in
-            var loop = RunnerLoop()
-            while true {
-                let event = await mailbox.next(until: loop.wakeUp)
-                if case .command(.shutdown) = event {
-                    await stop(&loop, reason: "host shutting down")
+            var backend: (any WorkerBackend)?
+            while !machine.withLock({ $0.finished }) {
+                let event = await mailbox.next(until: machine.withLock { $0.wakeUp })
+                if Task.isCancelled {
+                    await backend?.kill()
                     return
                 }
-                await handle(event, &loop, group: &group)
+                let actions = feed(event)
+                for action in actions { await perform(action, event: event, backend: &backend, group: &group) }
             }
         }
     }
 
-    private func handle(_ event: Event?, _ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) async {
-        switch event {
-        case nil:
-            if loop.backend != nil, !loop.ticking { beginTick(&loop, group: &group) }
-        case .tickFinished(let generation, let outcome) where generation == loop.generation:
-            loop.ticking = false
-            await finishTick(outcome, &loop, group: &group)
-        case .tickFinished:
-            break  // a tick of a process already stopped
-        case .started(let generation, _, let result, let restart) where generation == loop.generation:
-            started(result, restart: restart, &loop)
-        case .started(_, let backend, let result, _):
-            if case .success = result { await backend.stop() }  // started after it was stopped: end it
-        case .command(let command):
-            await perform(command, &loop, group: &group)
-        }
-    }
-
-    private func perform(_ command: Command, _ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) async {
-        switch command {
-        case .start(let reason):
-            start(&loop, reason: reason, group: &group)
-        case .stop(let reason):
-            await stop(&loop, reason: reason)
-        case .restart:
-            await stop(&loop, reason: "restart requested")
-            start(&loop, reason: "restarted", group: &group)
-        case .setInterval(let interval):
-            record.withLock { $0.spec.every = interval }
-            loop.scheduler?.setInterval(interval, now: .now)
-            log.write(level: .info, "interval changed to \(DurationText.format(interval))")
-        case .deploy(let script, let revision):
-            record.withLock {
-                $0.spec.code = .python(script: script)
-                $0.revision = revision
-            }
-            await stop(&loop, reason: "deploying revision \(revision)")
-            start(&loop, reason: "deployed revision \(revision)", group: &group)
-        case .shutdown:
-            break  // handled by run()
-        }
-    }
-
-    private func start(_ loop: inout RunnerLoop, reason: String, group: inout DiscardingTaskGroup) {
-        guard transition(.start, reason) else { return }
-        log.open()
-        record.withLock { $0.resetCounters() }
-        launch(&loop, restart: false, group: &group)
-    }
-
-    /// Starts a backend in a child task, so that the loop still answers `stop` and shutdown while code loads
-    /// and `setup` runs; `.started` reports the outcome.
-    private func launch(_ loop: inout RunnerLoop, restart: Bool, group: inout DiscardingTaskGroup) {
-        let backend = makeBackend(record.withLock { $0.spec })
-        loop.generation += 1
-        loop.backend = backend
-        loop.starting = true
-        let generation = loop.generation
-        group.addTask { [mailbox] in
-            let result: Result<Void, StartFailure>
-            do throws(StartFailure) {
-                try await backend.start()
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            mailbox.post(.started(generation: generation, backend, result, restart: restart))
-        }
-    }
-
-    private func started(_ result: Result<Void, StartFailure>, restart: Bool, _ loop: inout RunnerLoop) {
-        loop.starting = false
-        let spec = record.withLock { $0.spec }
-        switch result {
-        case .success:
-            loop.scheduler = TickScheduler(interval: spec.every, start: restart ? .now + spec.every : .now)
-            guard !restart else { return }
-            transition(.loaded, "code loaded")
-            transition(.setupFinished, "setup finished")
-        case .failure(let error):
-            let verb =
-                restart
-                ? "restart failed" : error.phase == .load ? "could not load \(spec.codeDescription)" : "setup failed"
-            log.write(level: .error, "\(verb): \(error.failure)")
-            record.withLock { $0.lastError = error.failure }
-            loop.clear()
-            transition(.failed, "\(verb): \(error.failure)")
-        }
-    }
-
-    private func stop(_ loop: inout RunnerLoop, reason: String) async {
-        guard record.withLock({ $0.lifecycle.accepts(.stop) }) else { return }
-        transition(.stop, reason)
-        await loop.backend?.stop()
-        loop.clear()
-        transition(.stopped, reason)
-        log.write(level: .info, "stopped: \(reason)")
-    }
-
-    private func beginTick(_ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) {
+    /// Hands an event (or a timer wake-up) to the state machine.
+    private func feed(_ event: Event?) -> [RunnerStateMachine.Action] {
         let now = ContinuousClock.now
-        guard let backend = loop.backend, let next = loop.scheduler?.next, now >= next - RunnerLoop.lead,
-            let slot = loop.scheduler?.fire(now: max(now, next))
-        else { return }
-        let request = record.withLock { record in
-            record.ticks += 1
-            return TickRequest(
-                number: record.ticks, scheduledAt: Date(timeIntervalSinceNow: now.duration(to: slot).seconds),
-                slot: slot, interval: record.spec.every, timeout: record.spec.tickTimeout)
-        }
-        loop.ticking = true
-        loop.tickStarted = max(now, slot)
-        let generation = loop.generation
-        group.addTask { [mailbox] in
-            let outcome = await backend.tick(request)
-            mailbox.post(.tickFinished(generation: generation, outcome))
-        }
-    }
-
-    private func finishTick(_ outcome: TickOutcome, _ loop: inout RunnerLoop, group: inout DiscardingTaskGroup) async {
-        let now = ContinuousClock.now
-        let skipped = loop.scheduler?.finish(now: now) ?? 0
-        let elapsed = loop.tickStarted.map { $0.duration(to: now) } ?? .zero
-        let exhausted = record.withLock { $0.recordTick(outcome, elapsed: elapsed, skipped: skipped) }
-        switch outcome {
-        case .success:
-            return
-        case .failed(let failure), .crashed(let failure):
-            log.write(level: .error, "tick failed: \(failure)")
-            logger.info("tick failed", metadata: [LogKey.workerID: "\(name)", "error": "\(failure)"])
-        }
-        if exhausted {
-            let maxErrors = record.withLock { $0.spec.maxErrors }
-            let reason = "stopped after \(maxErrors) consecutive errors"
-            await loop.backend?.stop()
-            loop.clear()
-            transition(.failed, reason)
-            log.write(level: .error, reason)
-        } else if case .crashed = outcome {
-            log.write(level: .warn, "restarting the worker process")
-            await loop.backend?.stop()
-            loop.clear()
-            record.withLock { $0.restarts += 1 }
-            launch(&loop, restart: true, group: &group)
-        }
-    }
-
-    @discardableResult
-    private func transition(_ event: LifecycleStateMachine.Event, _ reason: String) -> Bool {
-        record.withLock { record in
-            do {
-                try record.lifecycle.handle(event, at: Date(), reason: reason)
-                return true
-            } catch {
-                return false
+        let date = Date()
+        return step { machine in
+            switch event {
+            case nil: machine.timerFired(now: now, date: date)
+            case .command(let command): machine.command(command, now: now, date: date)
+            case .started(let generation, _, let result, let restart):
+                machine.started(generation: generation, result: result, restart: restart, now: now, date: date)
+            case .tickFinished(let generation, let outcome):
+                machine.tickFinished(generation: generation, outcome, now: now, date: date)
             }
         }
     }
-}
 
-/// What the worker's loop holds while it runs.
-struct RunnerLoop {
-    var backend: (any WorkerBackend)?
-    var scheduler: TickScheduler<ContinuousClock.Instant>?
-    var ticking = false
-    /// Loading code and running `setup` in a child task.
-    var starting = false
-    var tickStarted: ContinuousClock.Instant?
-    /// Bumped for each new backend, so that a late tick result of an old process is ignored.
-    var generation = 0
-
-    /// How far ahead of its slot a tick is prepared; the backend starts it on the slot itself, so that the
-    /// runner's own wake-up latency does not make ticks late.
-    static let lead = Duration.milliseconds(5)
-
-    /// When the loop must wake up without an event: just before the next slot, unless a tick is running.
-    var wakeUp: ContinuousClock.Instant? {
-        guard backend != nil, !ticking, !starting, let next = scheduler?.next else { return nil }
-        return next - Self.lead
+    private func perform(
+        _ action: RunnerStateMachine.Action, event: Event?, backend: inout (any WorkerBackend)?,
+        group: inout DiscardingTaskGroup
+    ) async {
+        switch action {
+        case .openLog:
+            log.open()
+        case .launch(let generation, let restart):
+            let started = makeBackend(machine.withLock { $0.spec })
+            backend = started
+            group.addTask { [mailbox] in
+                let result: Result<Void, StartFailure>
+                do throws(StartFailure) {
+                    try await started.start()
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                mailbox.post(.started(generation: generation, started, result, restart: restart))
+            }
+        case .tick(let generation, let request):
+            guard let current = backend else { return }
+            group.addTask { [mailbox] in
+                let outcome = await current.tick(request)
+                mailbox.post(.tickFinished(generation: generation, outcome))
+            }
+        case .stopBackend:
+            await backend?.stop()
+            backend = nil
+            let date = Date()
+            for next in step({ $0.backendStopped(now: .now, date: date) }) {
+                await perform(next, event: nil, backend: &backend, group: &group)
+            }
+        case .discardStale:
+            if case .started(_, let stale, _, _) = event { await stale.stop() }
+        case .log(let level, let message):
+            log.write(level: level, message)
+            report(level, message)
+        }
     }
 
-    mutating func clear() {
-        backend = nil
-        scheduler = nil
-        ticking = false
-        starting = false
-        generation += 1
+    /// Runs one input through the machine and logs the lifecycle transitions it made to the host's log.
+    private func step(_ input: (inout RunnerStateMachine) -> [RunnerStateMachine.Action]) -> [RunnerStateMachine.Action] {
+        let (actions, transitions) = machine.withLock { machine in
+            let before = machine.record.lifecycle.history.last
+            let actions = input(&machine)
+            let history = machine.record.lifecycle.history
+            let new = history.reversed().prefix { $0 != before }.reversed()
+            return (actions, Array(new))
+        }
+        for transition in transitions {
+            logger.info(
+                "worker \(transition.from) → \(transition.to)",
+                metadata: [
+                    LogKey.workerID: "\(name)", LogKey.state: "\(transition.to)", LogKey.reason: "\(transition.reason)",
+                ])
+        }
+        return actions
+    }
+
+    /// The host's own log tells the story: lifecycle changes at info, failures at warning.
+    private func report(_ level: LogLevel, _ message: String) {
+        let metadata: Logger.Metadata = [LogKey.workerID: "\(name)"]
+        switch level {
+        case .error, .warn: logger.warning("\(message)", metadata: metadata)
+        case .info, .debug: logger.debug("\(message)", metadata: metadata)
+        }
     }
 }

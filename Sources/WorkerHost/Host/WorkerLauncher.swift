@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import NIOPosix
+
+/// Makes each worker's runner, with its backend's command line wrapped in the sandbox its policy asks for.
+struct WorkerLauncher: Sendable {
+    let configuration: HostConfiguration
+    /// `nil` when no worker runs sandboxed.
+    let sandbox: Sandbox?
+    let installation: PythonRuntime.Installation?
+    let console: Console?
+    let logger: Logger
+
+    /// Checks that the sandbox works here and finds the interpreter, before anything starts.
+    /// - Throws: `HostError` when a worker needs a sandbox that cannot run, saying how to fix it.
+    static func prepare(_ configuration: HostConfiguration, console: Console?, logger: Logger) throws(HostError)
+        -> WorkerLauncher
+    {
+        let python = configuration.manifest.workers.filter(\.isSubprocess)
+        for worker in python where !worker.sandbox.enabled {
+            let warning = "WARNING: worker '\(worker.name)' runs WITHOUT a sandbox (sandbox: off): it can read "
+                + "every file the host can, including its tokens and secrets. Use this for debugging only."
+            console?.print(host: "botyard: \(warning)")
+            logger.warning("\(warning)", metadata: [LogKey.workerID: "\(worker.name)"])
+        }
+        guard python.contains(where: \.sandbox.enabled) else {
+            return WorkerLauncher(
+                configuration: configuration, sandbox: nil, installation: nil, console: console, logger: logger)
+        }
+        var sandboxConfiguration = Sandbox.Configuration()
+        if let problem = SandboxProbe.check(sandboxConfiguration) { throw HostError("botyard: \(problem)") }
+        let installation: PythonRuntime.Installation
+        switch configuration.python.installation() {
+        case .success(let found): installation = found
+        case .failure(let failure): throw HostError("botyard: \(failure.message)")
+        }
+        sandboxConfiguration.readable = installation.folders + [configuration.python.sdkPath]
+        sandboxConfiguration.hidden = [configuration.data.path]
+        return WorkerLauncher(
+            configuration: configuration, sandbox: Sandbox(configuration: sandboxConfiguration),
+            installation: installation, console: console, logger: logger)
+    }
+
+    func runner(
+        _ manifestSpec: WorkerSpec, index: Int, store: any StateStore, http: HTTPService,
+        blocks: [ConnectedBlock], children: ChildRegistry
+    ) -> WorkerRunner {
+        var spec = manifestSpec
+        var revision = 0
+        if case .python(let script) = spec.code, let deployed = configuration.data.latestRevision(worker: spec.name),
+            deployed.modified > DataDirectory.modified(script)
+        {
+            spec.code = .python(script: deployed.path)
+            revision = deployed.number
+        }
+        let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
+        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http, blocks: blocks)
+        let gate = SwiftTickGate()
+        return WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
+            switch current.code {
+            case .python(let script):
+                return PythonBackend(
+                    spec: current, launch: launch(current, script: script, index: index, manifestSpec: manifestSpec),
+                    services: services, group: MultiThreadedEventLoopGroup.singleton, children: children)
+            case .swift(let name):
+                return SwiftBackend(spec: current, services: services, gate: gate) {
+                    configuration.swiftWorkers.make(name)
+                }
+            }
+        }
+    }
+
+    /// The command line of a Python worker: sandboxed unless its policy says `off`.
+    private func launch(_ spec: WorkerSpec, script: String, index: Int, manifestSpec: WorkerSpec)
+        -> PythonBackend.Launch
+    {
+        var launch = configuration.python.launch(for: spec)
+        guard spec.sandbox.enabled, let sandbox, let installation else { return Self.unconfined(launch) }
+        launch.executable = installation.executable
+        var code = [spec.workingDirectory, Self.folder(of: script)]
+        if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: original)) }
+        let worker = Sandbox.Worker(
+            code: Array(Set(code)).sorted(), workingDirectory: spec.workingDirectory,
+            scratch: scratch(for: spec.name, index: index), uid: Hardening.isRoot ? Sandbox.baseUID + UInt32(index) : nil,
+            policy: spec.sandbox)
+        return sandbox.wrap(launch, for: worker)
+    }
+
+    /// A worker's private writable folder, owned by its uid; it survives restarts.
+    private func scratch(for worker: String, index: Int) -> String {
+        let folder = "\(configuration.data.scratch)/\(worker)"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)  // spawn reports
+        if Hardening.isRoot {
+            let uid = Sandbox.baseUID + UInt32(index)
+            _ = chown(folder, uid, uid)
+        }
+        _ = chmod(folder, 0o700)
+        return folder
+    }
+
+    /// An unsandboxed worker still dies with the host (`setpriv --pdeathsig`).
+    private static func unconfined(_ launch: PythonBackend.Launch) -> PythonBackend.Launch {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return launch }
+        var wrapped = launch
+        wrapped.executable = "/usr/bin/setpriv"
+        wrapped.arguments = ["--pdeathsig", "KILL", "--", launch.executable] + launch.arguments
+        return wrapped
+    }
+
+    private static func folder(of path: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().standardized.path
+    }
+}
+
+extension WorkerSpec {
+    /// Whether it runs as a process of its own (and so in a sandbox).
+    var isSubprocess: Bool {
+        if case .python = code { true } else { false }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+/// Wraps a worker's command line in bubblewrap: new PID, IPC and UTS namespaces; a read-only view of the
+/// system, the Python installation, the SDK and the worker's code; the data directory hidden; a private
+/// scratch folder and `/tmp`; resource limits; and, when the host runs as root, an unprivileged uid.
+///
+/// The command is built here as pure data (tests read it); the host checks once at start that bubblewrap
+/// works on this machine (`SandboxProbe`).
+public struct Sandbox: Sendable {
+    /// Where the tools live and what the host shows every worker.
+    public struct Configuration: Sendable {
+        public var bwrap = "/usr/bin/bwrap"
+        public var prlimit = "/usr/bin/prlimit"
+        public var setpriv = "/usr/bin/setpriv"
+        /// System folders shown read-only (those that are symlinks, as on merged-/usr Debian, stay symlinks).
+        public var system = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
+        /// Folders every worker may read: the Python installation and the SDK.
+        public var readable: [String] = []
+        /// Folders no worker may see, even inside a readable one: the data directory.
+        public var hidden: [String] = []
+
+        public init() {}
+    }
+
+    /// What one worker's sandbox holds.
+    struct Worker: Sendable {
+        /// Its code folders, shown read-only (the manifest's folder and the script's).
+        var code: [String]
+        /// The folder it starts in.
+        var workingDirectory: String
+        /// Its private writable folder.
+        var scratch: String
+        /// The uid and gid it runs as, when the host is root.
+        var uid: UInt32?
+        var policy: SandboxPolicy
+    }
+
+    public var configuration: Configuration
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// The first uid given to workers when the host runs as root; worker `i` of the manifest runs as `base + i`,
+    /// so process limits count per worker and workers cannot signal each other.
+    public static let baseUID: UInt32 = 200_000
+
+    /// The command line that runs `launch` inside the sandbox.
+    func wrap(_ launch: PythonBackend.Launch, for worker: Worker) -> PythonBackend.Launch {
+        var arguments = namespaces(worker.policy) + filesystem(for: worker)
+        arguments += ["--chdir", worker.workingDirectory, "--clearenv"]
+        var environment = launch.environment
+        environment["HOME"] = worker.scratch
+        environment["TMPDIR"] = "/tmp"
+        environment["BOTYARD_SCRATCH"] = worker.scratch
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", name, value] }
+        arguments += ["--", configuration.prlimit] + limits(worker.policy) + ["--"]
+        if let uid = worker.uid {
+            arguments += [configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs"]
+            arguments += ["--"]
+        }
+        arguments += [launch.executable] + launch.arguments
+        return PythonBackend.Launch(
+            executable: configuration.bwrap, arguments: arguments, environment: [:],
+            workingDirectory: launch.workingDirectory)
+    }
+
+    private func namespaces(_ policy: SandboxPolicy) -> [String] {
+        var arguments = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--new-session", "--die-with-parent"]
+        if !policy.network { arguments.append("--unshare-net") }
+        return arguments + ["--hostname", "botyard-worker"]
+    }
+
+    private func limits(_ policy: SandboxPolicy) -> [String] {
+        ["--as=\(policy.memoryBytes)", "--nproc=\(policy.pids)", "--nofile=\(policy.files)", "--core=0"]
+    }
+
+    /// The mounts, in order: later ones lie on top of earlier ones.
+    private func filesystem(for worker: Worker) -> [String] {
+        var mounts = MountPlan()
+        mounts.add(["--tmpfs", "/"])
+        for folder in configuration.system { mounts.system(folder) }
+        mounts.add(["--dev", "/dev", "--proc", "/proc"])
+        mounts.add(["--perms", "1777", "--tmpfs", "/tmp"])
+        for folder in configuration.readable + worker.code { mounts.bind(folder, writable: false) }
+        for folder in worker.code { mounts.maskEnvFile(in: folder) }
+        let shown = configuration.readable + worker.code
+        for folder in configuration.hidden where shown.contains(where: { Self.contains($0, folder) }) {
+            mounts.hide(folder)
+        }
+        for folder in worker.code where configuration.hidden.contains(where: { Self.contains($0, folder) }) {
+            mounts.bind(folder, writable: false)  // a deployed revision lives in the data directory
+        }
+        mounts.bind(worker.scratch, writable: true)
+        return mounts.arguments
+    }
+
+    /// Whether `inner` is `outer` or lies inside it.
+    static func contains(_ outer: String, _ inner: String) -> Bool {
+        inner == outer || inner.hasPrefix(outer.hasSuffix("/") ? outer : outer + "/")
+    }
+}
+
+/// The mount arguments of one sandbox, creating each parent folder readable (bubblewrap would make it 0700).
+private struct MountPlan {
+    private(set) var arguments: [String] = []
+    private var made: Set<String> = ["/"]
+    /// Folders already mounted: whatever lies inside exists already.
+    private var mounted: [String] = []
+
+    mutating func add(_ items: [String]) {
+        arguments += items
+    }
+
+    mutating func system(_ folder: String) {
+        let manager = FileManager.default
+        if let target = try? manager.destinationOfSymbolicLink(atPath: folder) {  // not a link: bind it
+            arguments += ["--symlink", target, folder]
+        } else if manager.fileExists(atPath: folder) {
+            arguments += ["--ro-bind", folder, folder]
+            mounted.append(folder)
+        }
+        made.insert(folder)
+    }
+
+    mutating func bind(_ folder: String, writable: Bool) {
+        parents(of: folder)
+        arguments += [writable ? "--bind" : "--ro-bind", folder, folder]
+        made.insert(folder)
+        mounted.append(folder)
+    }
+
+    mutating func hide(_ folder: String) {
+        parents(of: folder)
+        arguments += ["--perms", "0755", "--tmpfs", folder]
+        made.insert(folder)
+    }
+
+    /// A `.env` file beside the code usually holds secrets: it reads as empty.
+    mutating func maskEnvFile(in folder: String) {
+        let file = folder + "/.env"
+        if FileManager.default.fileExists(atPath: file) { arguments += ["--ro-bind", "/dev/null", file] }
+    }
+
+    private mutating func parents(of path: String) {
+        var parent = ""
+        for component in path.split(separator: "/").dropLast() {
+            parent += "/" + component
+            if made.contains(parent) || mounted.contains(where: { Sandbox.contains($0, parent) }) { continue }
+            arguments += ["--perms", "0755", "--dir", parent]
+            made.insert(parent)
+        }
+    }
+}

@@ -52,11 +52,11 @@ struct BybitEndToEndTests {
                     received = conn.recv
                     def spy():
                         frame = received()
-                        with open("frames.jsonl", "a") as out:
+                        with open(os.path.join(os.environ["BOTYARD_SCRATCH"], "frames.jsonl"), "a") as out:
                             out.write(json.dumps(frame) + "\\n")
                         return frame
                     conn.recv = spy
-                    with open("environment.json", "w") as out:
+                    with open(os.path.join(os.environ["BOTYARD_SCRATCH"], "environment.json"), "w") as out:
                         json.dump(dict(os.environ), out)
 
                 def tick(ctx):
@@ -92,11 +92,12 @@ struct BybitEndToEndTests {
             #expect(exchange.orders(apiKey: key).count >= 2)
             #expect(try await host.interrupt() == 0)
 
-            let frames = try String(contentsOf: host.directory.appendingPathComponent("frames.jsonl"), encoding: .utf8)
+            let scratch = URL(fileURLWithPath: host.data.scratch + "/spy")
+            let frames = try String(contentsOf: scratch.appendingPathComponent("frames.jsonl"), encoding: .utf8)
             #expect(frames.contains("\"orderId\""), "the spy saw the results")
             let everything = [
                 frames,
-                try String(contentsOf: host.directory.appendingPathComponent("environment.json"), encoding: .utf8),
+                try String(contentsOf: scratch.appendingPathComponent("environment.json"), encoding: .utf8),
                 host.output, host.log("spy"), Self.readAll(host.data.path),
             ]
             for text in everything {

@@ -18,10 +18,11 @@ struct DurabilityTests {
         try await host.start(manifest)
         try await host.waitUntil("three writes") { Int(try await host.state("writer", "n") ?? "0") ?? 0 >= 3 }
         let acknowledged = Int(try await host.state("writer", "n") ?? "0") ?? 0
-        let workerPID = Int32(try await host.state("writer", "pid") ?? "0") ?? 0
+        let workerProcesses = ProcessTable.descendants(of: host.process.processIdentifier)
+        #expect(!workerProcesses.isEmpty)
         try await host.crash()
-        try await host.waitUntil("the orphaned worker exits on its own", timeout: .seconds(10)) {
-            kill(workerPID, 0) != 0
+        try await host.waitUntil("every worker process ends with its host", timeout: .seconds(10)) {
+            ProcessTable.alive(workerProcesses).isEmpty
         }
 
         let restarted = try HostProcess(reusing: host)

@@ -87,6 +87,9 @@ public final class BybitClient: Sendable {
             throw BybitError(code: .http, retMsg: "server time missing from /v5/market/time")
         }
         let offset = nanos / 1_000_000 - (before + after) / 2
+        guard abs(offset) < 86_400_000 else {
+            throw BybitError(code: .http, retMsg: "the server's clock is more than a day from ours (\(offset) ms)")
+        }
         clockState.withLock { $0 = ClockState(offset: offset, synced: true) }
     }
 
@@ -166,7 +169,7 @@ public final class BybitClient: Sendable {
         let retCode = parsed?["retCode"]?.intValue ?? parsed?["ret_code"]?.intValue
         let retMsg = (parsed?["retMsg"] ?? parsed?["ret_msg"])?.stringValue.map(redactor.redact)
         if var error = BybitError.classify(httpStatus: response.status, retCode: retCode, retMsg: retMsg) {
-            error.retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { .seconds($0) }
+            error.retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { .seconds(max(0, min($0, 600))) }
             if error.code == .rateLimited {
                 drain(endpoint, headers: response.headers, fallback: error.retryAfter ?? .seconds(2))
             }
@@ -193,7 +196,8 @@ public final class BybitClient: Sendable {
         var wait = fallback
         if let reset = headers["x-bapi-limit-reset-timestamp"].flatMap({ Int64($0) }) {
             let serverNow = wallClock() + clockOffset
-            wait = .milliseconds(max(0, min(reset - serverNow, 60_000)))
+            let (remaining, overflow) = reset.subtractingReportingOverflow(serverNow)
+            wait = .milliseconds(overflow ? (reset < 0 ? 0 : 60_000) : max(0, min(remaining, 60_000)))
         }
         let limitID = endpoint.flatMap(\.accountLimit) ?? BybitRateLimits.ip
         limiter.block(limitID, until: .now + wait)

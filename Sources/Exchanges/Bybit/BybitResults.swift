@@ -46,10 +46,13 @@ public struct BybitCandle: BybitResult {
     public var open, high, low, close, volume: Double
 
     public init?(json: JSONValue) {
-        let fields = json.arrayValue?.compactMap { $0.stringValue.flatMap(Double.init) } ?? []
-        guard fields.count >= 6 else { return nil }
-        start = Int64(fields[0])
-        (open, high, low, close, volume) = (fields[1], fields[2], fields[3], fields[4], fields[5])
+        guard let raw = json.arrayValue, raw.count >= 6, let start = raw[0].stringValue.flatMap({ Int64($0) }) else {
+            return nil
+        }
+        let fields = raw[1...5].compactMap { $0.stringValue.flatMap(Double.init) }.filter(\.isFinite)
+        guard fields.count == 5 else { return nil }
+        self.start = start
+        (open, high, low, close, volume) = (fields[0], fields[1], fields[2], fields[3], fields[4])
     }
 }
 

@@ -194,8 +194,9 @@ public final class PaperExchange: Service {
     static func query(_ text: String) -> [String: JSONValue] {
         var params: [String: JSONValue] = [:]
         for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0) }
-            let name = parts[0].removingPercentEncoding ?? parts[0]
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0) }
+            guard let first = parts.first, !first.isEmpty else { continue }  // "=x" names nothing
+            let name = first.removingPercentEncoding ?? first
             let value = parts.count > 1 ? parts[1].removingPercentEncoding ?? parts[1] : ""
             params[name] = .string(value)
         }

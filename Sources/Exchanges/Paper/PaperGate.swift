@@ -121,7 +121,10 @@ struct PaperGate: Sendable {
             return .reject(retCode: 10004, retMsg: "error sign! missing X-BAPI-TIMESTAMP or X-BAPI-SIGN")
         }
         let window = headers("x-bapi-recv-window").flatMap { Int($0) } ?? 5000
-        guard timestamp >= now - Int64(window), timestamp < now + 1000 else {
+        guard (1...3_600_000).contains(window) else {
+            return .reject(retCode: 10001, retMsg: "params error: recv_window must be from 1 to 3600000")
+        }
+        guard timestamp >= now - Int64(window), timestamp - 1000 < now else {
             return .reject(
                 retCode: 10002,
                 retMsg:

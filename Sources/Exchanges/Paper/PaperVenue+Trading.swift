@@ -37,10 +37,11 @@ extension PaperVenue {
             try Self.requireLinear(params)
             let instrument = try Self.instrument(params["symbol"])
             let buy = try Self.number(params["buyLeverage"], "buyLeverage")
-            guard let buy, buy == (try Self.number(params["sellLeverage"], "sellLeverage")), buy == buy.rounded() else {
+            guard let buy, buy == (try Self.number(params["sellLeverage"], "sellLeverage")), let leverage = Int(exactly: buy)
+            else {
                 throw PaperReject.params("buyLeverage and sellLeverage must be equal whole numbers in one-way mode")
             }
-            try ledger.setLeverage(symbol: instrument.symbol, Int(buy), now: now)
+            try ledger.setLeverage(symbol: instrument.symbol, leverage, now: now)
             return [:]
         case .walletBalance: return try wallet(params, ledger, now: now)
         case .executions: return try executions(params, ledger, now: now)

@@ -98,7 +98,7 @@ public struct ControlAPI: Sendable {
             let chunk = runner.log.read(from: offset)
             return LogsReply(text: chunk.text, offset: chunk.next)
         }
-        let count = min(request.uri.queryParameters.get("lines", as: Int.self) ?? 200, 10_000)
+        let count = max(0, min(request.uri.queryParameters.get("lines", as: Int.self) ?? 200, 10_000))
         return LogsReply(lines: runner.log.tail(count), offset: runner.log.read(from: .max).next)
     }
 

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// How the CLI prints workers.
@@ -25,7 +26,7 @@ public enum StatusFormat {
         var lines = [
             "\(worker.name): \(worker.state.rawValue) — \(worker.reason)",
             "  code:        \(worker.code)\(worker.revision > 0 ? " (deployed revision \(worker.revision))" : "")",
-            "  every:       \(worker.interval)   tick timeout: \(Int(worker.tickTimeoutSeconds))s",
+            "  every:       \(worker.interval)   tick timeout: \(Duration.seconds(checked: worker.tickTimeoutSeconds, upTo: 366 * 86_400).map(DurationText.format) ?? "?")",
             "  ticks:       \(worker.ticks)   skipped: \(worker.skippedTicks)   restarts: \(worker.restarts)",
             "  errors:      \(worker.consecutiveErrors) in a row (stops at \(worker.maxErrors)), \(worker.totalErrors) in all",
         ]

@@ -114,8 +114,11 @@ public final class WorkerServices: Sendable {
         request.query = Self.pairs(params["params"])
         request.headers = Self.pairs(params["headers"])
         request.body = params["body"]?.stringValue
-        if let seconds = params["timeout"]?.numberValue, seconds > 0 {
-            request.timeout = .milliseconds(Int64(seconds * 1000))
+        if let timeout = params["timeout"], timeout != .null {
+            guard let seconds = timeout.numberValue, seconds > 0,
+                let duration = Duration.seconds(checked: seconds, upTo: 86_400)
+            else { throw CallError(.valueError, "http timeout must be a number of seconds from 0 to 86400") }
+            request.timeout = duration
         }
         let response = try await http.perform(request, deadline: deadline)
         return [

@@ -90,7 +90,7 @@ public struct DataDirectory: Sendable {
     public func storeRevision(worker: String, code: String) throws -> (number: Int, path: String) {
         let folder = "\(path)/code/\(worker)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let number = (latestRevision(worker: worker)?.number ?? 0) + 1
+        let number = (latestRevision(worker: worker)?.number ?? 0) + 1  // file names above 1e9 are ignored
         let file = "\(folder)/rev-\(number).py"
         try Data(code.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
         return (number, file)
@@ -101,8 +101,10 @@ public struct DataDirectory: Sendable {
         let folder = "\(path)/code/\(worker)"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []  // no folder: none deployed
         let numbers = names.compactMap { name -> Int? in
-            guard name.hasPrefix("rev-"), name.hasSuffix(".py") else { return nil }
-            return Int(name.dropFirst(4).dropLast(3))
+            guard name.hasPrefix("rev-"), name.hasSuffix(".py"), let number = Int(name.dropFirst(4).dropLast(3)),
+                (1...1_000_000_000).contains(number)
+            else { return nil }
+            return number
         }
         guard let number = numbers.max() else { return nil }
         let file = "\(folder)/rev-\(number).py"

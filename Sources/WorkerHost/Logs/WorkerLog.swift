@@ -9,7 +9,7 @@ public final class WorkerLog: Sendable {
     /// The log file's path.
     public let path: String
     private let console: Console?
-    private let file = Mutex<FileHandle?>(nil)
+    private let writer: LogWriter
 
     /// A log for `worker` in `directory`; nothing is written until `open()`.
     /// - Parameter console: where to echo lines, or `nil` for none.
@@ -17,41 +17,62 @@ public final class WorkerLog: Sendable {
         self.worker = worker
         self.path = "\(directory)/worker-\(worker).log"
         self.console = console
+        self.writer = LogWriter(path: path, console: console)
     }
 
     /// Starts a new file for a new run, keeping the previous one as `.log.prev`.
     public func open() {
-        file.withLock { handle in
-            try? handle?.close()  // best effort: the old run's handle
-            let manager = FileManager.default
-            if manager.fileExists(atPath: path) {
-                try? manager.removeItem(atPath: path + ".prev")  // best effort: may not exist
-                try? manager.moveItem(atPath: path, toPath: path + ".prev")
-            }
-            _ = manager.createFile(atPath: path, contents: nil)
-            handle = FileHandle(forWritingAtPath: path)
-        }
+        writer.enqueue(.open)
     }
 
-    /// Writes a `ctx.log` or host line at `level`.
+    /// Writes a host line (or a Swift worker's `ctx.log`) at `level`, without waiting.
     public func write(level: LogLevel, _ message: String) {
+        for item in items(level: level, message) { writer.enqueue(item) }
+    }
+
+    /// Writes a worker's `ctx.log` line, waiting while its queue is full: a worker that floods its log is
+    /// slowed, nothing else.
+    func writeWaiting(level: LogLevel, _ message: String) async {
+        for item in items(level: level, message) { await writer.enqueueWaiting(item) }
+    }
+
+    private func items(level: LogLevel, _ message: String) -> [LogWriter.Item] {
         let stamp = Self.timestamp()
-        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
-            append("\(stamp) \(level.label) \(worker) | \(line)\n")
-            console?.print(worker: worker, level == .info ? String(line) : "\(level.label.trimmed) \(line)")
+        return message.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            .line(
+                file: "\(stamp) \(level.label) \(worker) | \(line)\n",
+                echo: console?.format(worker: worker, level == .info ? String(line) : "\(level.label.trimmed) \(line)"))
         }
     }
 
     /// Writes one line the worker printed to stdout or stderr.
-    public func output(_ line: String) {
-        append("\(Self.timestamp()) OUT   \(worker) | \(line)\n")
-        console?.print(worker: worker, line)
+    /// - Returns: whether the queue is now full (the caller stops reading the worker's output until `whenRoom`).
+    @discardableResult
+    public func output(_ line: String) -> Bool {
+        writer.enqueue(.line(file: "\(Self.timestamp()) OUT   \(worker) | \(line)\n", echo: console?.format(worker: worker, line)))
+        return writer.isFull
     }
 
-    /// The last `count` lines of the current file.
+    /// Calls `action` once the queue has room again.
+    func whenRoom(_ action: @escaping @Sendable () -> Void) {
+        writer.whenRoom(action)
+    }
+
+    /// The last `count` lines of the current file, read from its end (at most the last 4 MiB).
     public func tail(_ count: Int) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard count > 0, let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }  // best effort: read-only handle
+        let end = (try? handle.seekToEnd()) ?? 0
+        var start = end
+        var data = Data()
+        while start > 0, data.count < 4 * 1024 * 1024, data.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) <= count {
+            let step = min(start, 64 * 1024)
+            start -= step
+            try? handle.seek(toOffset: start)
+            data = ((try? handle.read(upToCount: Int(step))) ?? Data()) + data
+        }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        if start > 0, !lines.isEmpty { lines.removeFirst() }  // cut mid-line
         return Array(lines.suffix(count))
     }
 
@@ -64,13 +85,6 @@ public final class WorkerLog: Sendable {
         try? handle.seek(toOffset: start)
         let data = (try? handle.read(upToCount: 1024 * 1024)) ?? Data()
         return (String(decoding: data, as: UTF8.self), start + UInt64(data.count))
-    }
-
-    private func append(_ text: String) {
-        file.withLock { handle in
-            // A full disk must not take the host down: the line is lost, the worker runs on.
-            try? handle?.write(contentsOf: Data(text.utf8))
-        }
     }
 
     private static func timestamp() -> String {
@@ -119,10 +133,18 @@ public final class Console: Sendable {
 
     /// Prints `text` prefixed with the worker's name.
     public func print(worker: String, _ text: String) {
+        print(raw: format(worker: worker, text))
+    }
+
+    /// A worker's line as the console shows it.
+    func format(worker: String, _ text: String) -> String {
         let name = worker.count >= width ? worker : worker + String(repeating: " ", count: width - worker.count)
-        lock.withLock { _ in
-            Self.write("\(name) | \(text)\n")
-        }
+        return "\(name) | \(text)\n"
+    }
+
+    /// Prints a line already formatted.
+    func print(raw text: String) {
+        lock.withLock { _ in Self.write(text) }
     }
 
     /// Prints a line of the host's own.

@@ -4,7 +4,7 @@ import Foundation
 /// Parses and prints the durations a trader writes: `1s`, `90s`, `5m`, `1h`, `1m30s`, `500ms`.
 public enum DurationText {
     /// Parses `text` into a duration.
-    /// - Returns: `nil` when the text is not a duration.
+    /// - Returns: `nil` when the text is not a duration, or longer than a year.
     public static func parse(_ text: String) -> Duration? {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces).lowercased())
         guard !rest.isEmpty else { return nil }
@@ -15,8 +15,10 @@ public enum DurationText {
             rest = rest.dropFirst(digits.count)
             let unitText = rest.prefix { $0.isLetter }
             rest = rest.dropFirst(unitText.count)
-            guard let unit = unitSeconds[String(unitText)] else { return nil }
-            total += .nanoseconds(Int64((amount * unit * 1e9).rounded()))
+            guard let unit = unitSeconds[String(unitText)], let part = Duration.seconds(checked: amount * unit, upTo: limit)
+            else { return nil }
+            total += part
+            guard total <= .seconds(limit) else { return nil }
         }
         return total
     }
@@ -29,6 +31,9 @@ public enum DurationText {
         if millis % 1000 == 0 { return "\(millis / 1000)s" }
         return "\(millis)ms"
     }
+
+    /// The longest duration a trader can write: a year, far past every setting's own range.
+    private static let limit: Double = 366 * 86_400
 
     private static let unitSeconds: [String: Double] = [
         "ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600,

@@ -104,7 +104,8 @@ final class WorkerConnection: Sendable {
     /// The next inbound event, waiting without a timer of its own (see `withDeadline`).
     func next() async -> Inbound {
         let event = await mailbox.next(until: nil) ?? .closed
-        if mailbox.depth < ReadGate.lowWater, gate.reopen() {
+        if case .frame(let buffer) = event { gate.taken(buffer.readableBytes) }
+        if gate.belowLowWater(frames: mailbox.depth), gate.reopen() {
             control.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }  // closed: nothing to read
         }
         return event
@@ -218,8 +219,9 @@ final class FrameHandler: ChannelInboundHandler {
         if let reply = answer(frame, context.channel.allocator) {
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
         } else {
+            gate.queued(frame.readableBytes)
             mailbox.post(.frame(frame))
-            if mailbox.depth > ReadGate.highWater, gate.close() {
+            if gate.aboveHighWater(frames: mailbox.depth), gate.close() {
                 // Fails only on a closed channel, which reads nothing anyway.
                 try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
             }
@@ -278,7 +280,11 @@ private final class OutputHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        log.output(unwrapInboundIn(data))
+        guard log.output(unwrapInboundIn(data)) else { return }
+        // The log's queue is full: stop reading until it drains, so the worker blocks in its own write.
+        let channel = context.channel
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)  // closed: nothing to read
+        log.whenRoom { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -287,11 +293,36 @@ private final class OutputHandler: ChannelInboundHandler {
 }
 
 /// Backpressure for a worker that sends frames faster than the host handles them: reading stops above
-/// `highWater` queued frames (the worker then blocks in its own write) and resumes below `lowWater`.
+/// `highWater` queued frames or `highWaterBytes` queued bytes (the worker then blocks in its own write) and
+/// resumes below `lowWater` frames and `lowWaterBytes`.
 final class ReadGate: Sendable {
     static let highWater = 1000
     static let lowWater = 100
+    static let highWaterBytes = 8 * 1024 * 1024
+    static let lowWaterBytes = 1024 * 1024
     private let closed = Mutex(false)
+    private let bytes = Atomic<Int>(0)
+
+    /// Counts a frame put in the mailbox.
+    func queued(_ count: Int) {
+        bytes.add(count, ordering: .relaxed)
+    }
+
+    /// Counts a frame taken from the mailbox.
+    func taken(_ count: Int) {
+        bytes.subtract(count, ordering: .relaxed)
+    }
+
+    /// The bytes of frames queued and not yet taken.
+    var queuedBytes: Int { bytes.load(ordering: .relaxed) }
+
+    func aboveHighWater(frames: Int) -> Bool {
+        frames > Self.highWater || queuedBytes > Self.highWaterBytes
+    }
+
+    func belowLowWater(frames: Int) -> Bool {
+        frames < Self.lowWater && queuedBytes < Self.lowWaterBytes
+    }
 
     /// Marks reading as stopped. - Returns: whether it was open.
     func close() -> Bool {

@@ -188,7 +188,7 @@ final class PythonBackend: WorkerBackend {
             connection.send(HostFrame.result(id: id, result))
             return nil
         case .log(let level, let message):
-            services.log.write(level: LogLevel(name: level) ?? .info, message)
+            await services.log.writeWaiting(level: LogLevel(name: level) ?? .info, message)
             return nil
         default:
             return .frame(frame)

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// A worker as the API and `botyard status` show it.
@@ -28,5 +29,7 @@ public struct WorkerStatus: Sendable, Codable, Equatable {
     public var transitions: [LifecycleTransition]
 
     /// The interval as a person writes it.
-    public var interval: String { DurationText.format(.milliseconds(Int64(intervalSeconds * 1000))) }
+    public var interval: String {
+        Duration.seconds(checked: intervalSeconds, upTo: 366 * 86_400).map(DurationText.format) ?? "?"
+    }
 }

@@ -105,8 +105,8 @@ public struct Sandbox: Sendable {
 private struct MountPlan {
     private(set) var arguments: [String] = []
     private var made: Set<String> = ["/"]
-    /// Folders already mounted: whatever lies inside exists already.
-    private var mounted: [String] = []
+    /// Folders mounted so far, in order, and whether each is a bind (whose contents exist) or an empty tmpfs.
+    private var mounted: [(path: String, bind: Bool)] = []
 
     mutating func add(_ items: [String]) {
         arguments += items
@@ -118,7 +118,7 @@ private struct MountPlan {
             arguments += ["--symlink", target, folder]
         } else if manager.fileExists(atPath: folder) {
             arguments += ["--ro-bind", folder, folder]
-            mounted.append(folder)
+            mounted.append((folder, true))
         }
         made.insert(folder)
     }
@@ -127,13 +127,14 @@ private struct MountPlan {
         parents(of: folder)
         arguments += [writable ? "--bind" : "--ro-bind", folder, folder]
         made.insert(folder)
-        mounted.append(folder)
+        mounted.append((folder, true))
     }
 
     mutating func hide(_ folder: String) {
         parents(of: folder)
         arguments += ["--perms", "0755", "--tmpfs", folder]
         made.insert(folder)
+        mounted.append((folder, false))
     }
 
     /// A `.env` file beside the code usually holds secrets: it reads as empty.
@@ -146,7 +147,8 @@ private struct MountPlan {
         var parent = ""
         for component in path.split(separator: "/").dropLast() {
             parent += "/" + component
-            if made.contains(parent) || mounted.contains(where: { Sandbox.contains($0, parent) }) { continue }
+            let within = mounted.last { Sandbox.contains($0.path, parent) }
+            if made.contains(parent) || within?.bind == true { continue }
             arguments += ["--perms", "0755", "--dir", parent]
             made.insert(parent)
         }

@@ -64,7 +64,9 @@ public final class SQLiteStateStore: StateStore {
                 guard let number = StateNumber(json: current) else { throw StateError.notANumber(key) }
                 base = number
             }
-            let updated = (base + amount).json
+            let sum = base + amount
+            guard sum.doubleValue.isFinite else { throw StateError.overflow(key) }
+            let updated = sum.json
             try Self.put(db, worker: worker, key: key, json: updated)
             return updated
         }

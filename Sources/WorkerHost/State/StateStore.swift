@@ -61,6 +61,10 @@ public struct StateError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 
+    static func overflow(_ key: String) -> StateError {
+        StateError(message: "incrementing '\(key)' would overflow: the sum is not a finite number")
+    }
+
     static func notANumber(_ key: String) -> StateError {
         StateError(message: "state value for '\(key)' is not a number, so it cannot be incremented")
     }

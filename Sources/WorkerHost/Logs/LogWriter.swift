@@ -1,0 +1,155 @@
+import Foundation
+import Synchronization
+
+/// Writes one worker's log lines on a thread of its own, off the event loops and the cooperative pool, through
+/// a bounded queue: a stalled disk or stdout slows only the worker that logs (its producers wait for room),
+/// never the API or other workers. Rotates the file by size while running.
+final class LogWriter: Sendable {
+    /// What the writer thread does next.
+    enum Item: Sendable {
+        case line(file: String, echo: String?)
+        /// Starts a new file, keeping the previous run's as `.prev`.
+        case open
+    }
+
+    /// Sizes and counts, injectable for tests.
+    struct Limits: Sendable {
+        /// Queued bytes above which producers wait.
+        var queueBytes = 1024 * 1024
+        /// The size at which the file is rotated while running.
+        var fileBytes: UInt64 = 10 * 1024 * 1024
+        /// Rotated files kept beside the current one (`.1` newest).
+        var keep = 3
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var bytes = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var drained: [@Sendable () -> Void] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let wake = NSCondition()
+    private let path: String
+    private let console: Console?
+    private let limits: Limits
+
+    init(path: String, console: Console?, limits: Limits = Limits()) {
+        self.path = path
+        self.console = console
+        self.limits = limits
+        let thread = Thread { [self] in drainForever() }
+        thread.name = "botyard-log"
+        thread.start()
+    }
+
+    /// Whether the queue is over its bound (producers should wait).
+    var isFull: Bool { state.withLock { $0.bytes >= limits.queueBytes } }
+
+    /// Queues an item without waiting.
+    func enqueue(_ item: Item) {
+        state.withLock { state in
+            state.items.append(item)
+            state.bytes += item.size
+        }
+        wake.lock()
+        wake.signal()
+        wake.unlock()
+    }
+
+    /// Queues an item, first waiting while the queue is full.
+    func enqueueWaiting(_ item: Item) async {
+        while isFull {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    guard state.bytes >= limits.queueBytes, !state.closed else { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+        enqueue(item)
+    }
+
+    /// Calls `action` once the queue has room again (at once if it has).
+    func whenRoom(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            guard state.bytes >= limits.queueBytes else { return true }
+            state.drained.append(action)
+            return false
+        }
+        if now { action() }
+    }
+
+    private func drainForever() {
+        var handle: FileHandle? = nil
+        var size: UInt64 = 0
+        while true {
+            wake.lock()
+            while state.withLock({ $0.items.isEmpty }) { wake.wait() }
+            wake.unlock()
+            let (batch, waiters, drained) = state.withLock { state in
+                defer {
+                    state.items.removeAll(keepingCapacity: true)
+                    state.bytes = 0
+                    state.waiters = []
+                    state.drained = []
+                }
+                return (state.items, state.waiters, state.drained)
+            }
+            for item in batch { write(item, to: &handle, size: &size) }
+            waiters.forEach { $0.resume() }
+            drained.forEach { $0() }
+        }
+    }
+
+    private func write(_ item: Item, to handle: inout FileHandle?, size: inout UInt64) {
+        switch item {
+        case .open:
+            try? handle?.close()  // best effort: the old run's handle
+            Self.rotate(path, to: [path + ".prev"])
+            handle = Self.create(path)
+            size = 0
+        case .line(let text, let echo):
+            let data = Data(text.utf8)
+            if size + UInt64(data.count) > limits.fileBytes, handle != nil {
+                try? handle?.close()  // best effort
+                Self.rotate(path, to: (1...max(1, limits.keep)).map { "\(path).\($0)" })
+                handle = Self.create(path)
+                size = 0
+            }
+            // A full disk must not take the host down: the line is lost, the worker runs on.
+            try? handle?.write(contentsOf: data)
+            size += UInt64(data.count)
+            if let echo { console?.print(raw: echo) }
+        }
+    }
+
+    /// Moves `path` to `names[0]`, shifting older ones along and dropping the last.
+    private static func rotate(_ path: String, to names: [String]) {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: path) else { return }
+        try? manager.removeItem(atPath: names[names.count - 1])  // best effort: may not exist
+        for index in stride(from: names.count - 1, to: 0, by: -1) {
+            try? manager.moveItem(atPath: names[index - 1], toPath: names[index])  // may not exist
+        }
+        try? manager.moveItem(atPath: path, toPath: names[0])
+    }
+
+    private static func create(_ path: String) -> FileHandle? {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        return FileHandle(forWritingAtPath: path)
+    }
+}
+
+extension LogWriter.Item {
+    fileprivate var size: Int {
+        switch self {
+        case .line(let file, let echo): file.utf8.count + (echo?.utf8.count ?? 0)
+        case .open: 0
+        }
+    }
+}

@@ -2,6 +2,7 @@ import AdapterKit
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import WorkerHost
@@ -95,5 +96,65 @@ struct WorkerRunnerTests {
         }
         #expect(runner.status.state == .stopped)
         #expect(runner.status.reason == "host shutting down")
+    }
+}
+
+/// The runner's shell under cancellation and Swift workers that ignore it.
+@Suite(.timeLimit(.minutes(1)))
+struct RunnerCancellationTests {
+    /// A tick that never checks for cancellation: it spins for `seconds` on the pool, counting overlaps.
+    struct Stubborn: TickWorker {
+        static let running = Atomic<Int>(0)
+        static let mostAtOnce = Atomic<Int>(0)
+        let seconds: Double
+        func tick(_ ctx: WorkerContext) async throws {
+            let now = Self.running.add(1, ordering: .relaxed).newValue
+            Self.mostAtOnce.max(now, ordering: .relaxed)
+            let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+            while ContinuousClock.now < end { usleep(1000) }  // deliberately deaf to cancellation
+            Self.running.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cancel-\(UUID().uuidString)").path
+
+    func runner(timeout: Duration, _ make: @escaping @Sendable () -> any TickWorker) throws -> WorkerRunner {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try SQLiteStateStore(path: folder + "/state.sqlite")
+        var spec = WorkerSpec(name: "w", code: .swift(name: "W"), workingDirectory: folder)
+        spec.every = .seconds(1)
+        spec.tickTimeout = timeout
+        spec.maxErrors = 100
+        let log = WorkerLog(worker: "w", directory: folder, console: nil)
+        let services = WorkerServices(worker: "w", store: store, log: log, http: HTTPService(client: .shared))
+        let gate = SwiftTickGate()
+        return WorkerRunner(spec: spec, log: log, logger: Logger(label: "test")) { spec in
+            SwiftBackend(spec: spec, services: services, gate: gate, make: make)
+        }
+    }
+
+    @Test func aCancelledRunnerReturnsPromptlyInsteadOfSpinning() async throws {
+        let runner = try runner(timeout: .seconds(30)) { WorkerRunnerTests.Sleepy() }
+        let task = Task { await runner.run() }
+        try runner.send(.start(reason: "test"))
+        for _ in 0..<200 where runner.status.ticks < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        await task.value
+        #expect(cancelled.duration(to: .now) < .seconds(5))
+    }
+
+    @Test func ticksThatIgnoreTheirTimeoutNeverOverlap() async throws {
+        let runner = try runner(timeout: .seconds(1)) { Stubborn(seconds: 2.5) }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await runner.run() }
+            try runner.send(.start(reason: "test"))
+            for _ in 0..<300 where runner.status.totalErrors < 3 { try await Task.sleep(for: .milliseconds(20)) }
+            try runner.send(.restart)  // a new backend must not start a tick while the old one still spins
+            for _ in 0..<300 where runner.status.totalErrors < 2 { try await Task.sleep(for: .milliseconds(20)) }
+            try runner.send(.shutdown)
+        }
+        #expect(Stubborn.mostAtOnce.load(ordering: .relaxed) == 1)
+        #expect(runner.status.lastError.map { ["TickTimeoutError", "PreviousCallRunning"].contains($0.type) } == true)
     }
 }

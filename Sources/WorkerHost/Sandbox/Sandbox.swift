@@ -82,13 +82,14 @@ public struct Sandbox: Sendable {
         for folder in configuration.system { mounts.system(folder) }
         mounts.add(["--dev", "/dev", "--proc", "/proc"])
         mounts.add(["--perms", "1777", "--tmpfs", "/tmp"])
-        for folder in configuration.readable + worker.code { mounts.bind(folder, writable: false) }
+        let inHidden = { (folder: String) in configuration.hidden.contains { Self.contains($0, folder) } }
+        let shown = configuration.readable + worker.code.filter { !inHidden($0) }
+        for folder in shown { mounts.bind(folder, writable: false) }
         for folder in worker.code { mounts.maskEnvFile(in: folder) }
-        let shown = configuration.readable + worker.code
         for folder in configuration.hidden where shown.contains(where: { Self.contains($0, folder) }) {
             mounts.hide(folder)
         }
-        for folder in worker.code where configuration.hidden.contains(where: { Self.contains($0, folder) }) {
+        for folder in worker.code where inHidden(folder) {
             mounts.bind(folder, writable: false)  // a deployed revision lives in the data directory
         }
         mounts.bind(worker.scratch, writable: true)

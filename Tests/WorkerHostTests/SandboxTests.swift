@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import WorkerHost
+
+/// The bubblewrap command line, read as data: what a worker's sandbox shows, hides and limits.
+struct SandboxTests {
+    func command(policy: SandboxPolicy = SandboxPolicy(), code: [String] = ["/srv/bots"], uid: UInt32? = 200_003)
+        -> [String]
+    {
+        var configuration = Sandbox.Configuration()
+        configuration.readable = ["/opt/python", "/srv/sdk"]
+        configuration.hidden = ["/srv/bots/.botyard"]
+        let launch = PythonBackend.Launch(
+            executable: "/opt/python/bin/python3", arguments: ["-m", "botyard.runner"],
+            environment: ["PATH": "/usr/bin", "BOTYARD_WORKER": "w"], workingDirectory: "/srv/bots")
+        let worker = Sandbox.Worker(
+            code: code, workingDirectory: "/srv/bots", scratch: "/srv/bots/.botyard/scratch/w", uid: uid,
+            policy: policy)
+        let wrapped = Sandbox(configuration: configuration).wrap(launch, for: worker)
+        #expect(wrapped.executable == "/usr/bin/bwrap")
+        #expect(wrapped.environment.isEmpty, "bubblewrap itself gets no environment")
+        return wrapped.arguments
+    }
+
+    func index(_ arguments: [String], _ items: String...) -> Int? {
+        arguments.indices.first { start in
+            start + items.count <= arguments.count && Array(arguments[start..<start + items.count]) == items
+        }
+    }
+
+    @Test func namespacesAndDeathWithTheHost() {
+        let arguments = command()
+        for flag in ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"] {
+            #expect(arguments.contains(flag), "\(flag)")
+        }
+        #expect(!arguments.contains("--unshare-net"))
+        #expect(command(policy: { var p = SandboxPolicy(); p.network = false; return p }()).contains("--unshare-net"))
+    }
+
+    @Test func theDataDirectoryIsHiddenInsideTheCodeFolderAndScratchIsMountedOverIt() throws {
+        let arguments = command()
+        let code = try #require(index(arguments, "--ro-bind", "/srv/bots", "/srv/bots"))
+        let hidden = try #require(index(arguments, "--tmpfs", "/srv/bots/.botyard"))
+        let scratch = try #require(
+            index(arguments, "--bind", "/srv/bots/.botyard/scratch/w", "/srv/bots/.botyard/scratch/w"))
+        #expect(code < hidden && hidden < scratch)
+        #expect(index(arguments, "--perms", "0755", "--dir", "/srv/bots/.botyard/scratch") != nil)
+    }
+
+    @Test func onlyTheSystemThePythonTheSDKAndTheCodeAreShown() {
+        let arguments = command()
+        let sources = arguments.indices.filter { ["--ro-bind", "--bind"].contains(arguments[$0]) }.map { arguments[$0 + 1] }
+        let allowed = ["/usr", "/etc", "/opt/python", "/srv/sdk", "/srv/bots", "/srv/bots/.botyard/scratch/w", "/dev/null"]
+        for source in sources { #expect(allowed.contains(source), "\(source) is shown") }
+        #expect(index(arguments, "--tmpfs", "/") == 0 + arguments.firstIndex(of: "--tmpfs")!)
+        #expect(index(arguments, "--proc", "/proc") != nil)
+    }
+
+    @Test func limitsAndTheUnprivilegedUIDComeBeforeTheInterpreter() throws {
+        var policy = SandboxPolicy()
+        policy.memoryBytes = 256 * 1024 * 1024
+        policy.pids = 32
+        let arguments = command(policy: policy)
+        let limits = try #require(arguments.firstIndex(of: "/usr/bin/prlimit"))
+        #expect(arguments[limits + 1..<limits + 4] == ["--as=268435456", "--nproc=32", "--nofile=256"])
+        let drop = try #require(arguments.firstIndex(of: "/usr/bin/setpriv"))
+        #expect(arguments.contains("--reuid=200003") && arguments.contains("--clear-groups"))
+        let python = try #require(arguments.firstIndex(of: "/opt/python/bin/python3"))
+        #expect(limits < drop && drop < python)
+        #expect(!command(uid: nil).contains("/usr/bin/setpriv"), "a host that is not root drops nothing")
+    }
+
+    @Test func theWorkerGetsOnlyItsEnvironmentWithAPrivateHome() throws {
+        let arguments = command()
+        #expect(arguments.contains("--clearenv"))
+        #expect(index(arguments, "--setenv", "HOME", "/srv/bots/.botyard/scratch/w") != nil)
+        #expect(index(arguments, "--setenv", "BOTYARD_WORKER", "w") != nil)
+        #expect(index(arguments, "--setenv", "TMPDIR", "/tmp") != nil)
+    }
+
+    @Test func aDeployedRevisionInTheDataDirectoryIsShownAfterItIsHidden() throws {
+        let arguments = command(code: ["/srv/bots", "/srv/bots/.botyard/code/w"])
+        let hidden = try #require(index(arguments, "--tmpfs", "/srv/bots/.botyard"))
+        let revision = try #require(
+            index(arguments, "--ro-bind", "/srv/bots/.botyard/code/w", "/srv/bots/.botyard/code/w"))
+        #expect(hidden < revision)
+        let parent = try #require(index(arguments, "--perms", "0755", "--dir", "/srv/bots/.botyard/code"))
+        #expect(hidden < parent && parent < revision)
+    }
+
+    @Test func pythonFoldersSkipTheSystemAndNestedOnes() {
+        let folders = PythonRuntime.folders(["/usr/lib/python3", "/tmp", "/tmp/x-not-there", "/", "relative"])
+        #expect(folders == ["/"])
+        #expect(PythonRuntime.folders(["/tmp", "/usr/lib"]) == ["/tmp"])
+    }
+}
+
+/// `sandbox:` in the manifest: a host-wide default refined per worker, every value checked.
+struct ManifestSandboxTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sbx-\(UUID().uuidString)").path
+
+    func load(_ text: String) throws(ManifestError) -> Manifest {
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: folder + "/a.py", contents: Data("def tick(ctx): pass\n".utf8))
+        return try ManifestLoader().parse(text, path: folder + "/botyard.yaml")
+    }
+
+    @Test func defaultsRefinementsAndOff() throws {
+        let manifest = try load(
+            """
+            sandbox: {memory: 1GiB, network: false}
+            workers:
+              a: {code: a.py}
+              b: {code: a.py, sandbox: {pids: 16}}
+              c: {code: a.py, sandbox: off}
+            """)
+        #expect(manifest.workers[0].sandbox.memoryBytes == 1 << 30)
+        #expect(manifest.workers[0].sandbox.network == false)
+        #expect(manifest.workers[1].sandbox.pids == 16 && manifest.workers[1].sandbox.memoryBytes == 1 << 30)
+        #expect(manifest.workers[2].sandbox.enabled == false)
+        #expect(manifest.workers[0].sandbox.enabled)
+    }
+
+    @Test(arguments: [
+        ("{memory: 10MiB}", "sandbox.memory"), ("{memory: 99999999999999999999GiB}", "sandbox.memory"),
+        ("{pids: -1}", "sandbox.pids"), ("{pids: 9223372036854775808}", "sandbox.pids"),
+        ("{files: 1}", "sandbox.files"), ("{network: maybe}", "sandbox.network"), ("{cpu: 1}", "sandbox.cpu"),
+        ("[1]", "sandbox"),
+    ])
+    func badSettingsNameTheWorkerAndField(setting: String, field: String) throws {
+        do throws(ManifestError) {
+            _ = try load("workers:\n  a: {code: a.py, sandbox: \(setting)}\n")
+            Issue.record("accepted \(setting)")
+        } catch {
+            #expect(error.worker == "a")
+            #expect(error.field == field)
+        }
+    }
+}

@@ -131,6 +131,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "WorkerHost", "Monitor", "Exchanges", "AdapterKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AdapterKitTests",
             dependencies: ["AdapterKit"],
             swiftSettings: swiftSettings

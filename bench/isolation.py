@@ -66,8 +66,10 @@ def tick(ctx):
             while True:
                 buffer.extend(bytes(8 << 20))
         except MemoryError:
+            status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+            peak = {key: int(status[key].split()[0]) >> 10 for key in ("VmPeak", "VmHWM")}
             with open(os.path.join(os.environ["BOTYARD_SCRATCH"], "peak.txt"), "w") as handle:
-                handle.write(str(len(buffer) >> 20))
+                handle.write(f"{peak['VmPeak']} MiB of address space, {peak['VmHWM']} MiB resident,")
         del buffer
 """,
     "logflood": """
@@ -195,18 +197,15 @@ def hostile_report(folder):
     scratch, logs = os.path.join(folder, "data/scratch"), os.path.join(folder, "data/logs")
 
     def peak(name):
-        try:
-            return open(os.path.join(scratch, name, "peak.txt")).read().strip()
-        except FileNotFoundError:
-            return "?"
+        path = os.path.join(scratch, name, "peak.txt")
+        return open(path).read().strip() if os.path.exists(path) else "?"
 
-    flood = glob.glob(os.path.join(logs, "*logflood*"))
-    frames = glob.glob(os.path.join(logs, "*frameflood*"))
+    flood, frames = (glob.glob(os.path.join(logs, f"*{name}*")) for name in ("logflood", "frameflood"))
     mib = lambda files: sum(os.path.getsize(f) for f in files) / (1 << 20)  # noqa: E731
     print(
-        f"   hostile: fork bomb reached {peak('forkbomb')} children before fork failed; memory hog reached "
-        f"{peak('memhog')} MiB before MemoryError; log files on disk: print flood {mib(flood):.1f} MiB in "
-        f"{len(flood)} files, ctx.log flood {mib(frames):.1f} MiB in {len(frames)} files")
+        f"   hostile: fork bomb reached {peak('forkbomb')} children before fork failed; memory hog peaked at "
+        f"{peak('memhog')} then MemoryError; log files on disk: print flood {mib(flood):.1f} MiB in "
+        f"{len(flood)} file(s), ctx.log flood {mib(frames):.1f} MiB in {len(frames)} file(s)")
 
 
 def startup(binary, root, sandboxed, runs=3):
@@ -233,10 +232,11 @@ def main():
     seconds = int(os.environ.get("ISOLATION_SECONDS", "30"))
     binary = host_binary()
     root = tempfile.mkdtemp(prefix="botyard-isolation-")
-    print(f"{binary}; {seconds}s per phase at 1s intervals; {os.cpu_count()} CPUs; lateness = tick start - slot")
+    print(f"{binary}; {seconds}s per phase at 1s intervals; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+          "lateness = tick start - slot")
     try:
-        os.makedirs(os.path.join(root, "a"))
-        os.makedirs(os.path.join(root, "b"))
+        for name in ("a", "b"):
+            os.makedirs(os.path.join(root, name))
         a = phase(binary, os.path.join(root, "a"), seconds, hostile=False)
         b = phase(binary, os.path.join(root, "b"), seconds, hostile=True)
         hostile_report(os.path.join(root, "b"))

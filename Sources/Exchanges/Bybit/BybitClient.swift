@@ -169,7 +169,9 @@ public final class BybitClient: Sendable {
         let retCode = parsed?["retCode"]?.intValue ?? parsed?["ret_code"]?.intValue
         let retMsg = (parsed?["retMsg"] ?? parsed?["ret_msg"])?.stringValue.map(redactor.redact)
         if var error = BybitError.classify(httpStatus: response.status, retCode: retCode, retMsg: retMsg) {
-            error.retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map { .seconds(max(0, min($0, 600))) }
+            error.retryAfter = response.headers["retry-after"].flatMap { Int($0) }.map {
+                .seconds(max(0, min($0, 600)))
+            }
             if error.code == .rateLimited {
                 drain(endpoint, headers: response.headers, fallback: error.retryAfter ?? .seconds(2))
             }

@@ -37,7 +37,8 @@ extension PaperVenue {
             try Self.requireLinear(params)
             let instrument = try Self.instrument(params["symbol"])
             let buy = try Self.number(params["buyLeverage"], "buyLeverage")
-            guard let buy, buy == (try Self.number(params["sellLeverage"], "sellLeverage")), let leverage = Int(exactly: buy)
+            guard let buy, buy == (try Self.number(params["sellLeverage"], "sellLeverage")),
+                let leverage = Int(exactly: buy)
             else {
                 throw PaperReject.params("buyLeverage and sellLeverage must be equal whole numbers in one-way mode")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import Logging
 import Monitor
 
 extension WorkerStatus: ResponseEncodable {}
@@ -69,6 +70,9 @@ public struct ControlAPI: Sendable {
         do {
             try runner.send(command)
         } catch {
+            context.logger.info(
+                "command refused",
+                metadata: [LogKey.workerID: "\(runner.name)", LogKey.reason: "\(error)", "command": "\(command)"])
             throw HTTPError(.conflict, message: "cannot do that to '\(runner.name)': \(error)")
         }
         return Accepted(accepted: "\(command)".components(separatedBy: "(").first ?? "", worker: runner.status)

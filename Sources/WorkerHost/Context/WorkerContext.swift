@@ -67,7 +67,8 @@ public struct WorkerContext: Sendable {
         /// Adds `amount` to the integer under `key` (missing counts as 0). - Returns: the new value.
         public func incr(_ key: String, by amount: Int = 1) async throws -> Int {
             let json = try await call("state.incr", ["key": .string(key), "by": .number(Double(amount))]).stringValue
-            guard let json, case .integer(let value)? = StateNumber(json: json), let integer = Int(exactly: value) else {
+            guard let json, case .integer(let value)? = StateNumber(json: json), let integer = Int(exactly: value)
+            else {
                 throw CallError(.valueError, "state '\(key)' holds \(json ?? "nothing"), not a whole number")
             }
             return integer

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
 
 /// The exclusive lock (`flock`) one host holds on `<data-dir>/lock` for its whole life, so that two hosts never
 /// run the same workers; the kernel drops it when the process ends, however it ends.

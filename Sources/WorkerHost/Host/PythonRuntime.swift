@@ -70,7 +70,8 @@ public struct PythonRuntime: Sendable {
         let system = ["/usr/", "/etc/"]
         let candidates = Set(
             paths.map { URL(fileURLWithPath: $0).standardized.path }.filter { path in
-                path.hasPrefix("/") && !system.contains(where: path.hasPrefix) && FileManager.default.fileExists(atPath: path)
+                path.hasPrefix("/") && !system.contains(where: path.hasPrefix)
+                    && FileManager.default.fileExists(atPath: path)
             })
         return candidates.filter { path in !candidates.contains { $0 != path && Sandbox.contains($0, path) } }.sorted()
     }

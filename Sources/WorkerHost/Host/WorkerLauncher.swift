@@ -18,7 +18,8 @@ struct WorkerLauncher: Sendable {
     {
         let python = configuration.manifest.workers.filter(\.isSubprocess)
         for worker in python where !worker.sandbox.enabled {
-            let warning = "WARNING: worker '\(worker.name)' runs WITHOUT a sandbox (sandbox: off): it can read "
+            let warning =
+                "WARNING: worker '\(worker.name)' runs WITHOUT a sandbox (sandbox: off): it can read "
                 + "every file the host can, including its tokens and secrets. Use this for debugging only."
             console?.print(host: "botyard: \(warning)")
             logger.warning("\(warning)", metadata: [LogKey.workerID: "\(worker.name)"])
@@ -28,11 +29,11 @@ struct WorkerLauncher: Sendable {
                 configuration: configuration, sandbox: nil, installation: nil, console: console, logger: logger)
         }
         var sandboxConfiguration = Sandbox.Configuration()
-        if let problem = SandboxProbe.check(sandboxConfiguration) { throw HostError("botyard: \(problem)") }
+        if let problem = SandboxProbe.check(sandboxConfiguration) { throw HostError(problem) }
         let installation: PythonRuntime.Installation
         switch configuration.python.installation() {
         case .success(let found): installation = found
-        case .failure(let failure): throw HostError("botyard: \(failure.message)")
+        case .failure(let failure): throw failure
         }
         sandboxConfiguration.readable = installation.folders + [configuration.python.sdkPath]
         sandboxConfiguration.hidden = [configuration.data.path]
@@ -81,7 +82,8 @@ struct WorkerLauncher: Sendable {
         if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: original)) }
         let worker = Sandbox.Worker(
             code: Array(Set(code)).sorted(), workingDirectory: spec.workingDirectory,
-            scratch: scratch(for: spec.name, index: index), uid: Hardening.isRoot ? Sandbox.baseUID + UInt32(index) : nil,
+            scratch: scratch(for: spec.name, index: index),
+            uid: Hardening.isRoot ? Sandbox.baseUID + UInt32(index) : nil,
             policy: spec.sandbox)
         return sandbox.wrap(launch, for: worker)
     }

@@ -49,7 +49,8 @@ public final class WorkerLog: Sendable {
     /// - Returns: whether the queue is now full (the caller stops reading the worker's output until `whenRoom`).
     @discardableResult
     public func output(_ line: String) -> Bool {
-        writer.enqueue(.line(file: "\(Self.timestamp()) OUT   \(worker) | \(line)\n", echo: console?.format(worker: worker, line)))
+        writer.enqueue(
+            .line(file: "\(Self.timestamp()) OUT   \(worker) | \(line)\n", echo: console?.format(worker: worker, line)))
         return writer.isFull
     }
 

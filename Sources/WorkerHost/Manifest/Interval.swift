@@ -15,7 +15,8 @@ public enum DurationText {
             rest = rest.dropFirst(digits.count)
             let unitText = rest.prefix { $0.isLetter }
             rest = rest.dropFirst(unitText.count)
-            guard let unit = unitSeconds[String(unitText)], let part = Duration.seconds(checked: amount * unit, upTo: limit)
+            guard let unit = unitSeconds[String(unitText)],
+                let part = Duration.seconds(checked: amount * unit, upTo: limit)
             else { return nil }
             total += part
             guard total <= .seconds(limit) else { return nil }

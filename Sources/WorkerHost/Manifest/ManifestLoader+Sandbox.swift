@@ -1,5 +1,5 @@
-import Yams
 import Foundation
+import Yams
 
 extension ManifestLoader.Context {
     /// `sandbox:` — `off`, or a mapping of `memory`, `pids`, `files` and `network` over `base`.
@@ -10,7 +10,8 @@ extension ManifestLoader.Context {
             return policy
         }
         guard let mapping = node.mapping else {
-            throw error(node, field: "sandbox", "expected 'off' or settings such as 'memory: 512MiB' and 'network: false'")
+            throw error(
+                node, field: "sandbox", "expected 'off' or settings such as 'memory: 512MiB' and 'network: false'")
         }
         var policy = base
         policy.enabled = true
@@ -24,7 +25,8 @@ extension ManifestLoader.Context {
                 policy.files = try count(value, field: "sandbox.files", in: SandboxPolicy.filesRange)
             case "network": policy.network = try flag(value, field: "sandbox.network")
             default:
-                throw error(key, field: "sandbox.\(field)", "unknown setting; a sandbox has memory, pids, files, network")
+                throw error(
+                    key, field: "sandbox.\(field)", "unknown setting; a sandbox has memory, pids, files, network")
             }
         }
         return policy
@@ -49,7 +51,9 @@ extension ManifestLoader.Context {
     private func bytes(_ node: Node, field: String) throws(ManifestError) -> Int {
         let range = SandboxPolicy.memoryRange
         let message = "expected a size from 64MiB to 64GiB, like 512MiB or 2GiB"
-        guard let text = node.string?.trimmingCharacters(in: .whitespaces) else { throw error(node, field: field, message) }
+        guard let text = node.string?.trimmingCharacters(in: .whitespaces) else {
+            throw error(node, field: field, message)
+        }
         let digits = text.prefix { $0.isASCII && $0.isNumber }
         let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
         let scale: Int? =

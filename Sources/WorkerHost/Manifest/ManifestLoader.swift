@@ -114,9 +114,10 @@ extension ManifestLoader {
             if let maxErrors = fields["max_errors"] { spec.maxErrors = try maxErrorsValue(maxErrors.value) }
             if let env = fields["env"] { spec.environment = try environmentValue(env.value) }
             if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
-            spec.sandbox = try fields["sandbox"].map { field throws(ManifestError) in
-                try self.sandbox(field.value, over: sandbox)
-            } ?? sandbox
+            spec.sandbox =
+                try fields["sandbox"].map { field throws(ManifestError) in
+                    try self.sandbox(field.value, over: sandbox)
+                } ?? sandbox
             return spec
         }
 

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// Every worker process group the host has started and not yet reaped, so that the host's last act can
 /// SIGKILL whatever is left, whatever path its shutdown took.

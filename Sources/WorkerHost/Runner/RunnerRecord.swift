@@ -27,7 +27,9 @@ struct RunnerRecord: Sendable {
 
     /// Records a finished tick.
     /// - Returns: whether the error budget is spent.
-    mutating func recordTick(_ outcome: TickOutcome, at date: Date, elapsed: Duration, skipped newlySkipped: Int) -> Bool {
+    mutating func recordTick(_ outcome: TickOutcome, at date: Date, elapsed: Duration, skipped newlySkipped: Int)
+        -> Bool
+    {
         lastTickAt = date
         lastTickDuration = elapsed
         skipped += newlySkipped

@@ -68,7 +68,8 @@ final class SwiftTickGate: Sendable {
 
     /// The call's own task: owned by the gate (it must be able to outlive a timed-out caller).
     private func start(
-        _ body: @escaping @Sendable () async throws -> Void, finish: @escaping @Sendable (Result<Void, any Error>) -> Void
+        _ body: @escaping @Sendable () async throws -> Void,
+        finish: @escaping @Sendable (Result<Void, any Error>) -> Void
     ) -> Task<Void, Never> {
         state.withLock { state in
             state.busy = true

@@ -130,7 +130,8 @@ final class WorkerRunner: Sendable {
     }
 
     /// Runs one input through the machine and logs the lifecycle transitions it made to the host's log.
-    private func step(_ input: (inout RunnerStateMachine) -> [RunnerStateMachine.Action]) -> [RunnerStateMachine.Action] {
+    private func step(_ input: (inout RunnerStateMachine) -> [RunnerStateMachine.Action]) -> [RunnerStateMachine.Action]
+    {
         let (actions, transitions) = machine.withLock { machine in
             let before = machine.record.lifecycle.history.last
             let actions = input(&machine)

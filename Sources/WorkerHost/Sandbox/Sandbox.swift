@@ -56,7 +56,9 @@ public struct Sandbox: Sendable {
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", name, value] }
         arguments += ["--", configuration.prlimit] + limits(worker.policy) + ["--"]
         if let uid = worker.uid {
-            arguments += [configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs"]
+            arguments += [
+                configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs",
+            ]
             arguments += ["--"]
         }
         arguments += [launch.executable] + launch.arguments

@@ -28,6 +28,8 @@ final class LogWriter: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
         var drained: [@Sendable () -> Void] = []
         var closed = false
+        /// A batch taken from `items` is being written.
+        var writing = false
     }
 
     private let state = Mutex(State())
@@ -74,6 +76,9 @@ final class LogWriter: Sendable {
         enqueue(item)
     }
 
+    /// Whether everything queued so far is written.
+    var isIdle: Bool { state.withLock { $0.items.isEmpty && !$0.writing } }
+
     /// Calls `action` once the queue has room again (at once if it has).
     func whenRoom(_ action: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
@@ -93,6 +98,7 @@ final class LogWriter: Sendable {
             wake.unlock()
             let (batch, waiters, drained) = state.withLock { state in
                 defer {
+                    state.writing = true
                     state.items.removeAll(keepingCapacity: true)
                     state.bytes = 0
                     state.waiters = []
@@ -101,6 +107,7 @@ final class LogWriter: Sendable {
                 return (state.items, state.waiters, state.drained)
             }
             for item in batch { write(item, to: &handle, size: &size) }
+            state.withLock { $0.writing = false }
             waiters.forEach { $0.resume() }
             drained.forEach { $0() }
         }

@@ -54,6 +54,14 @@ public final class WorkerLog: Sendable {
         return writer.isFull
     }
 
+    /// Waits (at most `timeout`) until every line queued so far is in the file, so that `tail` sees them.
+    func flush(within timeout: Duration = .seconds(1)) async {
+        let deadline = ContinuousClock.now + timeout
+        while !writer.isIdle, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))  // cancelled: read what is there
+        }
+    }
+
     /// Calls `action` once the queue has room again.
     func whenRoom(_ action: @escaping @Sendable () -> Void) {
         writer.whenRoom(action)

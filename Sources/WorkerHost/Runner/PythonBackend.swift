@@ -26,6 +26,8 @@ final class PythonBackend: WorkerBackend {
     private let group: any EventLoopGroup
     private let children: ChildRegistry
     private let current = Mutex<WorkerConnection?>(nil)
+    /// Set by `stop`/`kill`: a process that finishes spawning afterwards is ended at once.
+    private let stopped = Mutex(false)
 
     init(
         spec: WorkerSpec, launch: Launch, services: WorkerServices, group: any EventLoopGroup,
@@ -54,7 +56,14 @@ final class PythonBackend: WorkerBackend {
         } catch {
             throw StartFailure(phase: .load, failure: WorkerFailure(type: "SpawnError", message: "\(error)"))
         }
-        current.withLock { $0 = connection }
+        let stoppedMeanwhile = stopped.withLock { stopped in
+            if !stopped { current.withLock { $0 = connection } }
+            return stopped
+        }
+        if stoppedMeanwhile {
+            await connection.terminate(grace: .zero)
+            throw StartFailure(phase: .load, failure: WorkerFailure(type: "Stopped", message: "stopped while starting"))
+        }
         try await load(connection)
         try await setup(connection)
     }
@@ -122,6 +131,7 @@ final class PythonBackend: WorkerBackend {
     }
 
     func stop() async {
+        stopped.withLock { $0 = true }
         guard let connection = current.withLock({ $0 }) else { return }
         connection.send(HostFrame.shutdown)  // it may already be gone: a failed write is harmless here
         if !Task.isCancelled, await connection.waitForExit(within: .seconds(2)) == nil {
@@ -132,6 +142,7 @@ final class PythonBackend: WorkerBackend {
     }
 
     func kill() async {
+        stopped.withLock { $0 = true }
         guard let connection = current.withLock({ $0 }) else { return }
         await connection.terminate(grace: .zero)
         current.withLock { $0 = nil }
@@ -212,6 +223,7 @@ final class PythonBackend: WorkerBackend {
         case .closed:
             let status = await connection.waitForExit(within: .seconds(2))
             let ended = await connection.terminate()
+            await services.log.flush()
             let lastLines = services.log.tail(20).joined(separator: "\n")
             return WorkerFailure(
                 type: "WorkerExited", message: "the worker process \(status ?? ended) during \(activity)",

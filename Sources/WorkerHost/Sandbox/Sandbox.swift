@@ -54,7 +54,7 @@ public struct Sandbox: Sendable {
         environment["TMPDIR"] = "/tmp"
         environment["BOTYARD_SCRATCH"] = worker.scratch
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", name, value] }
-        arguments += ["--", configuration.prlimit] + limits(worker.policy) + ["--"]
+        arguments += ["--", configuration.prlimit] + limits(worker.policy, ownUID: worker.uid != nil) + ["--"]
         if let uid = worker.uid {
             arguments += [
                 configuration.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs",
@@ -73,8 +73,11 @@ public struct Sandbox: Sendable {
         return arguments + ["--hostname", "botyard-worker"]
     }
 
-    private func limits(_ policy: SandboxPolicy) -> [String] {
-        ["--as=\(policy.memoryBytes)", "--nproc=\(policy.pids)", "--nofile=\(policy.files)", "--core=0"]
+    /// The resource limits. The process limit counts every process of a uid, so it is set only when the
+    /// worker has a uid of its own (a root host); otherwise it would count the host user's other programs.
+    private func limits(_ policy: SandboxPolicy, ownUID: Bool) -> [String] {
+        let processes = ownUID ? ["--nproc=\(policy.pids)"] : []
+        return ["--as=\(policy.memoryBytes)"] + processes + ["--nofile=\(policy.files)", "--core=0"]
     }
 
     /// The mounts, in order: later ones lie on top of earlier ones.

@@ -117,6 +117,23 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
         return process.terminationStatus
     }
 
+    /// Sends SIGTERM (as a service manager would) and waits for the exit status.
+    /// - Returns: the status and how long the host took to exit.
+    func terminate(timeout: Duration = .seconds(60)) async throws -> (status: Int32, took: Duration) {
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        try await waitUntil("the host exits after SIGTERM", timeout: timeout) { !self.process.isRunning }
+        return (process.terminationStatus, sent.duration(to: .now))
+    }
+
+    /// The host's resident memory in KiB (`VmRSS` from `/proc`), or nil once it has exited.
+    var residentKiB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
     /// A call to the host's API; the reply's JSON (an error's JSON on a non-2xx status).
     func api(_ method: ControlClient.Method, _ path: String, body: String? = nil, token: String? = nil) async throws
         -> (status: Int, json: JSONValue)

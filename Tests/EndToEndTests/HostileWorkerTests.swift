@@ -196,7 +196,8 @@ struct HostileWorkerTests {
         let expected: [String: String] = [
             "timeout_huge": "ValueError: http timeout must be", "timeout_negative": "ValueError: http timeout must be",
             "timeout_text": "ValueError: http timeout must be", "url_number": "ValueError: missing 'url'",
-            "incr_max_1": "ok", "incr_int_overflow_1": "ok", "incr_text": "ValueError",
+            "incr_max_1": "ok", "incr_int_overflow_1": "ValueError: incr by", "incr_text": "ValueError",
+            "incr_2p53": "ValueError: incr by",
             "incr_list": "ValueError", "set_huge_key": "ValueError: state key is 100000 bytes",
             "set_key_number": "ValueError: missing 'key'", "set_not_json": "ValueError",
             "set_nan_text": "ValueError", "set_too_big": "ValueError", "get_empty_key": "ValueError",
@@ -215,16 +216,10 @@ struct HostileWorkerTests {
         let big = try await text(host, "bad", "r.incr_max_2") ?? ""
         #expect(big.hasPrefix("ValueError"), "second 1e308: \(big)")
         #expect(try await host.state("bad", "big").map { $0.contains("inf") } == false)
-        // FINDING: integers in ctx call parameters are read as Double, so `ctx.state.incr("p53", 2**53 + 1)` on a
-        // missing key stores 9007199254740992.0 (and `incr` by 2**63-1 stores 9.223372036854776e+18, a float) without
-        // any error: an exact Python int is silently rounded. Reproduce: run this test; state p53 is 9007199254740992.0.
-        // Expected: the exact integer, or a ValueError for integers beyond ±2**53.
-        let p53 = try await host.state("bad", "p53")
-        withKnownIssue("integers beyond 2**53 in ctx calls are rounded") {
-            #expect(p53 == "9007199254740993")
-        }
-        let int = try await host.state("bad", "int") ?? ""
-        #expect((try? JSONValue(parsing: Data(int.utf8))) != nil, "int after overflow: \(int)")
+        // Found by this test: integers in ctx call parameters arrive as doubles, so `incr` by 2**53 + 1 once stored
+        // 9007199254740992.0, silently rounded. A step past 2**53 is now a ValueError and nothing is stored.
+        #expect(try await host.state("bad", "p53") == nil)
+        #expect(try await host.state("bad", "int") == nil, "an increment past Int64 is refused, nothing stored")
         // The live server answers a plain request; those the host must not make (a tiny timeout, file:, http+unix:)
         // fail.
         #expect(try await text(host, "bad", "r.health")?.hasPrefix("ok") == true)
@@ -242,16 +237,11 @@ struct HostileWorkerTests {
             let raw = captured["raw"]?.stringValue ?? ""
             let lines = raw.lowercased().components(separatedBy: "\r\n")
             if name.hasPrefix("method") {
-                // FINDING: ctx.http puts the `method` parameter, upper-cased, verbatim into the request line: a worker
-                // adds header lines ("GET /evil HTTP/1.1\r\nInjected: yes\r\nX:") and changes the path ("GET /evil")
-                // past the host's header validation (which refuses CR LF in header names and values). Reproduce:
-                // run this test; raw.method_crlf is "GET /EVIL HTTP/1.1\r\nINJECTED: YES\r\nX: /x HTTP/1.1\r\n
-                // host: ...\r\nContent-Length: 0\r\n\r\n" and the call succeeds. Expected: a ValueError for any
-                // method that is not an HTTP token (or not GET/POST, the only ones the SDK sends).
-                withKnownIssue("ctx.http does not validate the method") {
-                    #expect(!lines.contains { $0.hasPrefix("injected") }, "\(name): \(captured)")
-                    #expect(!raw.hasPrefix("GET /EVIL") && !raw.hasPrefix("GET /evil"), "\(name): \(captured)")
-                }
+                // Found by this test: ctx.http once put the `method` verbatim into the request line, so a worker
+                // could add header lines ("GET /evil HTTP/1.1\r\nInjected: yes\r\nX:") or change the path. Only
+                // plain methods are sent now; anything else is a ValueError and nothing reaches the server.
+                #expect(!lines.contains { $0.hasPrefix("injected") }, "\(name): \(captured)")
+                #expect(!raw.hasPrefix("GET /EVIL") && !raw.hasPrefix("GET /evil"), "\(name): \(captured)")
             } else {
                 #expect(!lines.contains { $0.hasPrefix("injected") }, "\(name): \(captured)")
             }
@@ -558,38 +548,27 @@ struct HostileWorkerTests {
         }
     }
 
-    /// The same stubborn children from a worker with `sandbox: off` (no pid namespace): the subprocess and the fork
-    /// die with the worker's process group, but the setsid daemon escapes both the group and the host's tree.
+    /// The same stubborn children from a worker with `sandbox: off`: the subprocess, the fork and the setsid
+    /// daemon (which leaves the worker's process group and the host's tree) all end with the host, since an
+    /// unsandboxed worker still has a PID namespace of its own.
     @Test func stubbornChildrenOfAnUnsandboxedWorkerEndWithTheHost() async throws {
         let host = try HostProcess()
         try await launch(host, [Hostile(name: "unboxed", script: Self.stubborn, settings: ["sandbox: off"])])
         try await host.waitUntil("the children were spawned", timeout: .seconds(20)) {
             try await host.state("unboxed", "spawned") != nil
         }
-        let spawned = try JSONValue(parsing: Data((try await host.state("unboxed", "spawned") ?? "[]").utf8))
-        let children = (spawned.arrayValue ?? []).compactMap { $0.intValue }.map { pid_t($0) }
-        #expect(children.count == 3)
-        let (subprocess, fork, daemon) = (children[0], children[1], children[2])
-        let processes = ProcessTable.descendants(of: host.process.processIdentifier)
-        #expect(processes.isSuperset(of: [subprocess, fork]))
-        #expect(!processes.contains(daemon))  // reparented away from the host's tree
+        // The worker reports pids of its own namespace; the machine's pids are found by the worker's environment.
+        let marked = ProcessTable.withEnvironment("BOTYARD_WORKER=unboxed")
+        #expect(marked.count >= 4, "the worker and its three children: \(marked)")
         let stopped = ContinuousClock.now
         #expect(try await host.interrupt(timeout: .seconds(50)) == 0)
         let took = stopped.duration(to: .now)
         #expect(took < .seconds(45), "the host took \(took) to stop")
-        try await host.waitUntil("the worker's tree ends with the host", timeout: .seconds(10)) {
-            ProcessTable.alive(processes).isEmpty
+        // Found by this test: the setsid daemon once outlived the host, having left the worker's process group.
+        try await host.waitUntil("every process of the worker ends with the host", timeout: .seconds(10)) {
+            ProcessTable.alive(marked).isEmpty
         }
-        // FINDING: with `sandbox: off`, a worker's daemon (setsid + double fork, SIGTERM ignored) outlives the host:
-        // the host kills worker process groups, and the daemon has left its group and the host's process tree.
-        // Reproduce: run this test; `ps -o pid,ppid,sid,cmd` then shows `python3 -u -m botyard.runner` with ppid 1
-        // and BOTYARD_WORKER=unboxed in its environment, still alive after the host exited 0.
-        // (Sandboxed workers are fine: their pid namespace ends with them.)
-        try? await host.waitUntil("the daemon ends", timeout: .seconds(3)) { ProcessTable.alive([daemon]).isEmpty }
-        withKnownIssue("a setsid daemon of an unsandboxed worker outlives the host") {
-            #expect(ProcessTable.alive([daemon]).isEmpty, "daemon \(daemon) outlived the host")
-        }
-        if !ProcessTable.alive([daemon]).isEmpty { kill(daemon, SIGKILL) }  // this test's own leftover
+        for pid in ProcessTable.alive(marked) { kill(pid, SIGKILL) }  // this test's own leftovers, if it failed
     }
 
     // MARK: - Secrets

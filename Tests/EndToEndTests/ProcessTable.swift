@@ -36,6 +36,18 @@ enum ProcessTable {
         return found
     }
 
+    /// The living processes whose environment holds `variable` (`NAME=value`); needs the right to read them.
+    static func withEnvironment(_ variable: String) -> Set<pid_t> {
+        let table = entries()
+        return Set(
+            table.filter { pid, entry in
+                guard !entry.zombie, let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else {
+                    return false
+                }
+                return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == variable }
+            }.keys)
+    }
+
     /// Those of `pids` still alive (zombies count as gone).
     static func alive(_ pids: Set<pid_t>) -> Set<pid_t> {
         let table = entries()

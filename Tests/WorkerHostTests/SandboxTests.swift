@@ -69,6 +69,7 @@ struct SandboxTests {
         let python = try #require(arguments.firstIndex(of: "/opt/python/bin/python3"))
         #expect(limits < drop && drop < python)
         #expect(!command(uid: nil).contains("/usr/bin/setpriv"), "a host that is not root drops nothing")
+        #expect(!command(uid: nil).contains { $0.hasPrefix("--nproc") }, "the host user's processes would count")
     }
 
     @Test func theWorkerGetsOnlyItsEnvironmentWithAPrivateHome() throws {
@@ -87,6 +88,18 @@ struct SandboxTests {
         #expect(hidden < revision)
         let parent = try #require(index(arguments, "--perms", "0755", "--dir", "/srv/bots/.botyard/code"))
         #expect(hidden < parent && parent < revision)
+    }
+
+    @Test func sandboxOffKeepsOnlyAPIDNamespaceThatEndsWithTheHost() {
+        let launch = PythonBackend.Launch(
+            executable: "python3", arguments: ["-m", "botyard.runner"], environment: ["PATH": "/usr/bin"],
+            workingDirectory: "/srv/bots")
+        let off = Sandbox(configuration: Sandbox.Configuration()).unconfined(launch)
+        #expect(off.executable == "/usr/bin/bwrap")
+        #expect(Array(off.arguments.prefix(3)) == ["--dev-bind", "/", "/"])
+        #expect(off.arguments.contains("--unshare-pid") && off.arguments.contains("--die-with-parent"))
+        #expect(Array(off.arguments.suffix(3)) == ["python3", "-m", "botyard.runner"])
+        #expect(off.environment == ["PATH": "/usr/bin"])
     }
 
     @Test func pythonFoldersSkipTheSystemAndNestedOnes() {

@@ -104,13 +104,25 @@ public final class WorkerServices: Sendable {
             guard let amount = StateNumber(json: params["by"].map { $0.jsonText() } ?? "1") else {
                 throw CallError(.valueError, "incr needs a number to add")
             }
+            // Numbers arrive as doubles: a whole one from 2^53 to 2^63 is most likely an integer that lost digits.
+            if let by = params["by"]?.numberValue, by.rounded() == by,
+                (9_007_199_254_740_992...9_223_372_036_854_775_808).contains(abs(by))
+            {
+                throw CallError(.valueError, "incr by \(by) cannot be exact: add at most 2**53 at a time")
+            }
             return .string(try await store.increment(worker: worker, key: key, by: amount))
         }
     }
 
+    /// The methods `ctx.http` sends; anything else (a space, a line break) could rewrite the request line.
+    static let httpMethods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
     private func httpRequest(_ params: JSONValue, deadline: ContinuousClock.Instant) async throws -> JSONValue {
-        var request = HTTPService.Request(
-            method: params["method"]?.stringValue ?? "GET", url: try Self.string(params, "url"))
+        let method = (params["method"]?.stringValue ?? "GET").uppercased()
+        guard Self.httpMethods.contains(method) else {
+            throw CallError(.valueError, "http method must be one of \(Self.httpMethods.sorted().joined(separator: ", "))")
+        }
+        var request = HTTPService.Request(method: method, url: try Self.string(params, "url"))
         request.query = Self.pairs(params["params"])
         request.headers = Self.pairs(params["headers"])
         request.body = params["body"]?.stringValue

@@ -24,12 +24,17 @@ struct WorkerLauncher: Sendable {
             console?.print(host: "botyard: \(warning)")
             logger.warning("\(warning)", metadata: [LogKey.workerID: "\(worker.name)"])
         }
-        guard python.contains(where: \.sandbox.enabled) else {
+        guard !python.isEmpty else {
             return WorkerLauncher(
                 configuration: configuration, sandbox: nil, installation: nil, console: console, logger: logger)
         }
         var sandboxConfiguration = Sandbox.Configuration()
-        if let problem = SandboxProbe.check(sandboxConfiguration) { throw HostError(problem) }
+        if let problem = SandboxProbe.check(sandboxConfiguration) {
+            guard !python.contains(where: \.sandbox.enabled) else { throw HostError(problem) }
+            logger.warning("\(problem)")  // only unsandboxed workers: they run without a PID namespace
+            return WorkerLauncher(
+                configuration: configuration, sandbox: nil, installation: nil, console: console, logger: logger)
+        }
         let installation: PythonRuntime.Installation
         switch configuration.python.installation() {
         case .success(let found): installation = found
@@ -76,7 +81,8 @@ struct WorkerLauncher: Sendable {
         -> PythonBackend.Launch
     {
         var launch = configuration.python.launch(for: spec)
-        guard spec.sandbox.enabled, let sandbox, let installation else { return Self.unconfined(launch) }
+        guard let sandbox, let installation else { return Self.unconfined(launch) }
+        guard spec.sandbox.enabled else { return sandbox.unconfined(launch) }
         launch.executable = installation.executable
         var code = [spec.workingDirectory, Self.folder(of: script)]
         if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: original)) }
@@ -100,7 +106,8 @@ struct WorkerLauncher: Sendable {
         return folder
     }
 
-    /// An unsandboxed worker still dies with the host (`setpriv --pdeathsig`).
+    /// Without bubblewrap an unsandboxed worker still dies with the host (`setpriv --pdeathsig`), though what it
+    /// starts in a session of its own may not.
     private static func unconfined(_ launch: PythonBackend.Launch) -> PythonBackend.Launch {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return launch }
         var wrapped = launch

@@ -67,6 +67,19 @@ public struct Sandbox: Sendable {
             workingDirectory: launch.workingDirectory)
     }
 
+    /// The command line for `sandbox: off`: the host's whole filesystem, uid and network, but still a PID
+    /// namespace of its own that ends with the host, so that no process it starts (not even one that left its
+    /// session) outlives the host.
+    func unconfined(_ launch: PythonBackend.Launch) -> PythonBackend.Launch {
+        let arguments = [
+            "--dev-bind", "/", "/", "--proc", "/proc", "--unshare-pid", "--die-with-parent",
+            "--chdir", launch.workingDirectory, "--", launch.executable,
+        ]
+        return PythonBackend.Launch(
+            executable: configuration.bwrap, arguments: arguments + launch.arguments, environment: launch.environment,
+            workingDirectory: launch.workingDirectory)
+    }
+
     private func namespaces(_ policy: SandboxPolicy) -> [String] {
         var arguments = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--new-session", "--die-with-parent"]
         if !policy.network { arguments.append("--unshare-net") }

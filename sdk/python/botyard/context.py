@@ -67,6 +67,8 @@ class State:
     def incr(self, key, by=1):
         if isinstance(by, bool) or not isinstance(by, (int, float)):
             raise ValueError("incr adds a number")
+        if isinstance(by, int) and abs(by) >= 2**53:
+            raise ValueError("incr adds at most 2**53 at a time (larger integers cannot be sent exactly)")
         return json.loads(self._conn.call("state.incr", {"key": self._key(key), "by": by}))
 
 

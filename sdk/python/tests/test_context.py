@@ -61,6 +61,11 @@ def test_incr_returns_the_new_value(ctx):
         ctx.state.incr("n", by="2")
 
 
+def test_incr_refuses_integers_that_cannot_be_sent_exactly(ctx):
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        ctx.state.incr("n", by=2**53 + 1)
+
+
 def test_an_unconnected_adapter_names_the_block_to_connect(ctx):
     with pytest.raises(BlockNotConnectedError, match="ctx.bybit needs a connected bybit block"):
         ctx.bybit

@@ -68,7 +68,7 @@ struct RateLimitBookTests {
 
     @Test(arguments: [1, 2, 3, 4, 5])
     func noWindowEverHoldsMoreThanTheLimit(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let limits = [
             RateLimit(id: "ip", limit: 20, window: .seconds(5)), RateLimit(id: "order", limit: 5, window: .seconds(1)),
         ]
@@ -90,18 +90,5 @@ struct RateLimitBookTests {
                 #expect(total <= limit.limit, "\(limit.id): \(total) in one window")
             }
         }
-    }
-}
-
-/// A small seeded generator, so property tests are repeatable.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import AdapterKit
 import Foundation
 
 /// A seeded mutation fuzzer: it mutates a corpus of valid inputs (bit flips, cuts, splices, and values that
@@ -10,7 +11,7 @@ import Foundation
 /// libFuzzer builds with this toolchain only outside SwiftPM, so the engine lives in the test target; the
 /// seed makes every run reproducible (`FUZZ_SEED`).
 struct Mutator {
-    private var state: UInt64
+    private var random: SplitMix64
     private let corpus: [[UInt8]]
 
     static let interesting: [String] = [
@@ -21,17 +22,12 @@ struct Mutator {
     ]
 
     init(seed: UInt64, corpus: [String]) {
-        self.state = seed
+        self.random = SplitMix64(seed: seed)
         self.corpus = corpus.map { Array($0.utf8) }
     }
 
-    /// SplitMix64.
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        random.next()
     }
 
     mutating func below(_ bound: Int) -> Int {

@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 
 /// A business rejection, answered as HTTP 200 with this retCode, as Bybit does.

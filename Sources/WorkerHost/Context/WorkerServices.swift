@@ -120,7 +120,8 @@ public final class WorkerServices: Sendable {
     private func httpRequest(_ params: JSONValue, deadline: ContinuousClock.Instant) async throws -> JSONValue {
         let method = (params["method"]?.stringValue ?? "GET").uppercased()
         guard Self.httpMethods.contains(method) else {
-            throw CallError(.valueError, "http method must be one of \(Self.httpMethods.sorted().joined(separator: ", "))")
+            throw CallError(
+                .valueError, "http method must be one of \(Self.httpMethods.sorted().joined(separator: ", "))")
         }
         var request = HTTPService.Request(method: method, url: try Self.string(params, "url"))
         request.query = Self.pairs(params["params"])

@@ -157,28 +157,24 @@ public struct JSONParser {
         return try escapedString(prefix: plain)
     }
 
+    /// A string with escapes: bytes gathered in one buffer and validated once, so the cost stays linear however
+    /// many escapes a hostile frame holds.
     private mutating func escapedString(prefix: String) throws(Failure) -> String {
-        var scalars = String.UnicodeScalarView(prefix.unicodeScalars)
-        var pending: [UInt8] = []
-        func flush() throws(Failure) {
-            guard let text = String(validating: pending, as: UTF8.self) else { throw failure("invalid UTF-8") }
-            scalars.append(contentsOf: text.unicodeScalars)
-            pending.removeAll(keepingCapacity: true)
-        }
+        var utf8 = Array(prefix.utf8)
+        utf8.reserveCapacity(prefix.utf8.count + 64)
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                try flush()
-                return String(scalars)
+                guard let text = String(validating: utf8, as: UTF8.self) else { throw failure("invalid UTF-8") }
+                return text
             case UInt8(ascii: "\\"):
-                try flush()
-                scalars.append(try escape())
+                utf8.append(contentsOf: String(try escape()).utf8)
             case ..<0x20:
                 throw failure("control character in a string")
             default:
-                pending.append(byte)
+                utf8.append(byte)
             }
         }
         throw failure("unterminated string")

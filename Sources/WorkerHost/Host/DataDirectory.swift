@@ -24,6 +24,8 @@ public struct DataDirectory: Sendable {
         for folder in [path, logs, path + "/code"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
+        // State, logs and tokens are the host's alone.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
     }
 
     /// The read-only token for dashboards.

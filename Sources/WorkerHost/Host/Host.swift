@@ -61,6 +61,7 @@ public enum BotyardHost {
         }
         try await serve(configuration, launcher: launcher, children: children, console: console, logger: logger)
         console?.print(host: "botyard: every worker stopped; bye")
+        await console?.flush()
     }
 
     private static func serve(

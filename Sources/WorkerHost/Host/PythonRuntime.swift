@@ -48,6 +48,7 @@ public struct PythonRuntime: Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable, "-c", program]
         process.environment = Self.childEnvironment()
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")  // the host's folder is not the interpreter's
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -65,12 +66,14 @@ public struct PythonRuntime: Sendable {
         return .success(Installation(executable: interpreter, folders: Self.folders(paths.dropFirst())))
     }
 
-    /// The absolute, existing paths outside the system folders, without ones inside another.
+    /// The absolute, existing paths outside the system folders, without ones inside another, as real paths.
+    /// A relative entry (`''` is the current folder) and a folder that holds the machine's own (`/`, `/tmp`,
+    /// `/home`, `/root`, …) are never shown to a worker.
     static func folders(_ paths: some Sequence<String>) -> [String] {
         let system = ["/usr/", "/etc/"]
         let candidates = Set(
-            paths.map { URL(fileURLWithPath: $0).standardized.path }.filter { path in
-                path.hasPrefix("/") && !system.contains(where: path.hasPrefix)
+            paths.filter { $0.hasPrefix("/") }.map(Sandbox.realPath).filter { path in
+                !system.contains(where: path.hasPrefix) && !Sandbox.holdsTheMachine(path)
                     && FileManager.default.fileExists(atPath: path)
             })
         return candidates.filter { path in !candidates.contains { $0 != path && Sandbox.contains($0, path) } }.sorted()

@@ -8,6 +8,8 @@ struct WorkerLauncher: Sendable {
     /// `nil` when no worker runs sandboxed.
     let sandbox: Sandbox?
     let installation: PythonRuntime.Installation?
+    /// Each sandboxed worker's uid, when the host runs as root.
+    var uids: [String: UInt32] = [:]
     let console: Console?
     let logger: Logger
 
@@ -40,11 +42,38 @@ struct WorkerLauncher: Sendable {
         case .success(let found): installation = found
         case .failure(let failure): throw failure
         }
-        sandboxConfiguration.readable = installation.folders + [configuration.python.sdkPath]
-        sandboxConfiguration.hidden = [configuration.data.path]
-        return WorkerLauncher(
+        let data = Sandbox.realPath(configuration.data.path)
+        try checkCodeFolders(python.filter(\.sandbox.enabled), data: data)
+        sandboxConfiguration.readable =
+            (installation.folders + [Sandbox.realPath(configuration.python.sdkPath)]).filter {
+                !Sandbox.contains($0, data) && !Sandbox.contains(data, $0)
+            }
+        sandboxConfiguration.hidden = [data]
+        var launcher = WorkerLauncher(
             configuration: configuration, sandbox: Sandbox(configuration: sandboxConfiguration),
             installation: installation, console: console, logger: logger)
+        if Hardening.isRoot { launcher.uids = Sandbox.uids(for: python.map(\.name), salt: data) }
+        return launcher
+    }
+
+    /// Refuses code folders that would show a worker too much: the whole machine, a home folder, or the data
+    /// directory (whose tokens the sandbox must hide).
+    private static func checkCodeFolders(_ workers: [WorkerSpec], data: String) throws(HostError) {
+        for worker in workers {
+            guard case .python(let script) = worker.code else { continue }
+            for folder in [worker.workingDirectory, folder(of: script)].map(Sandbox.realPath) {
+                if Sandbox.holdsTheMachine(folder) {
+                    throw HostError(
+                        "worker '\(worker.name)': its code folder \(folder) would show the whole machine or a home "
+                            + "folder to the worker; put botyard.yaml and the strategies in a folder of their own")
+                }
+                if Sandbox.contains(data, folder) {
+                    throw HostError(
+                        "worker '\(worker.name)': its code folder \(folder) lies in the data directory \(data), "
+                            + "which workers must not see; use a data directory of its own (the default is .botyard)")
+                }
+            }
+        }
     }
 
     func runner(
@@ -65,8 +94,13 @@ struct WorkerLauncher: Sendable {
         return WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
             switch current.code {
             case .python(let script):
+                var real = current  // the sandbox shows real paths only: the worker gets its script by one
+                if sandbox != nil, current.sandbox.enabled {
+                    real.code = .python(script: Sandbox.realPath(script))
+                    real.workingDirectory = Sandbox.realPath(current.workingDirectory)
+                }
                 return PythonBackend(
-                    spec: current, launch: launch(current, script: script, index: index, manifestSpec: manifestSpec),
+                    spec: real, launch: launch(real, index: index, manifestSpec: manifestSpec),
                     services: services, group: MultiThreadedEventLoopGroup.singleton, children: children)
             case .swift(let name):
                 return SwiftBackend(spec: current, services: services, gate: gate) {
@@ -77,31 +111,25 @@ struct WorkerLauncher: Sendable {
     }
 
     /// The command line of a Python worker: sandboxed unless its policy says `off`.
-    private func launch(_ spec: WorkerSpec, script: String, index: Int, manifestSpec: WorkerSpec)
-        -> PythonBackend.Launch
-    {
+    private func launch(_ spec: WorkerSpec, index: Int, manifestSpec: WorkerSpec) -> PythonBackend.Launch {
         var launch = configuration.python.launch(for: spec)
         guard let sandbox, let installation else { return Self.unconfined(launch) }
-        guard spec.sandbox.enabled else { return sandbox.unconfined(launch) }
+        guard spec.sandbox.enabled, case .python(let script) = spec.code else { return sandbox.unconfined(launch) }
         launch.executable = installation.executable
         var code = [spec.workingDirectory, Self.folder(of: script)]
-        if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: original)) }
+        if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: Sandbox.realPath(original))) }
+        let uid = uids[spec.name]
         let worker = Sandbox.Worker(
             code: Array(Set(code)).sorted(), workingDirectory: spec.workingDirectory,
-            scratch: scratch(for: spec.name, index: index),
-            uid: Hardening.isRoot ? Sandbox.baseUID + UInt32(index) : nil,
-            policy: spec.sandbox)
+            scratch: scratch(for: spec.name, uid: uid), uid: uid, policy: spec.sandbox)
         return sandbox.wrap(launch, for: worker)
     }
 
     /// A worker's private writable folder, owned by its uid; it survives restarts.
-    private func scratch(for worker: String, index: Int) -> String {
-        let folder = "\(configuration.data.scratch)/\(worker)"
+    private func scratch(for worker: String, uid: UInt32?) -> String {
+        let folder = Sandbox.realPath(configuration.data.scratch) + "/\(worker)"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)  // spawn reports
-        if Hardening.isRoot {
-            let uid = Sandbox.baseUID + UInt32(index)
-            _ = chown(folder, uid, uid)
-        }
+        if let uid { _ = lchown(folder, uid, uid) }
         _ = chmod(folder, 0o700)
         return folder
     }

@@ -1,9 +1,13 @@
+import AdapterKit
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Writes one worker's log lines on a thread of its own, off the event loops and the cooperative pool, through
-/// a bounded queue: a stalled disk or stdout slows only the worker that logs (its producers wait for room),
-/// never the API or other workers. Rotates the file by size while running.
+/// a bounded queue: a stalled disk slows only the worker that logs (its producers wait for room, up to their
+/// deadline), never the API or other workers; the console echo never blocks it (see `Console`). Rotates the
+/// file by size while running.
 final class LogWriter: Sendable {
     /// What the writer thread does next.
     enum Item: Sendable {
@@ -25,7 +29,12 @@ final class LogWriter: Sendable {
     private struct State {
         var items: [Item] = []
         var bytes = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+        /// Waits whose deadline or cancellation came before they began to wait.
+        var expired: Set<Int> = []
+        /// Lines dropped since the last one written: a producer past its deadline, or host lines over the bound.
+        var dropped = 0
         var drained: [@Sendable () -> Void] = []
         var closed = false
         /// A batch taken from `items` is being written.
@@ -34,6 +43,7 @@ final class LogWriter: Sendable {
 
     private let state = Mutex(State())
     private let wake = NSCondition()
+    private let timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
     private let path: String
     private let console: Console?
     private let limits: Limits
@@ -50,30 +60,80 @@ final class LogWriter: Sendable {
     /// Whether the queue is over its bound (producers should wait).
     var isFull: Bool { state.withLock { $0.bytes >= limits.queueBytes } }
 
-    /// Queues an item without waiting.
+    /// Queues an item without waiting; past four times the bound, a line is dropped (and counted) instead.
     func enqueue(_ item: Item) {
-        state.withLock { state in
+        let queued = state.withLock { state -> Bool in
+            if case .line = item, state.bytes >= 4 * limits.queueBytes {
+                state.dropped += 1
+                return false
+            }
             state.items.append(item)
             state.bytes += item.size
+            return true
         }
+        if queued { signal() }
+    }
+
+    private func signal() {
         wake.lock()
         wake.signal()
         wake.unlock()
     }
 
-    /// Queues an item, first waiting while the queue is full.
-    func enqueueWaiting(_ item: Item) async {
+    /// Queues an item, first waiting while the queue is full, until `deadline` (then the line is dropped and
+    /// counted) or until the task is cancelled.
+    /// - Returns: whether the item was queued.
+    @discardableResult
+    func enqueueWaiting(_ item: Item, until deadline: ContinuousClock.Instant? = nil) async -> Bool {
         while isFull {
+            guard !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true else {
+                state.withLock { $0.dropped += 1 }
+                return false
+            }
+            await waitForRoom(until: deadline)
+        }
+        enqueue(item)
+        return true
+    }
+
+    /// Waits until the writer drains, the deadline passes or the task is cancelled.
+    private func waitForRoom(until deadline: ContinuousClock.Instant?) async {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let timer = deadline.map { deadline in
+            timers.scheduleTask(in: .nanoseconds(ContinuousClock.now.duration(to: deadline).nanoseconds)) {
+                self.wakeWaiter(id)
+            }
+        }
+        defer {
+            timer?.cancel()
+            _ = state.withLock { $0.expired.remove(id) }
+        }
+        await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    guard state.bytes >= limits.queueBytes, !state.closed else { return true }
-                    state.waiters.append(continuation)
+                    guard state.bytes >= limits.queueBytes, state.expired.remove(id) == nil else { return true }
+                    state.waiters[id] = continuation
                     return false
                 }
                 if ready { continuation.resume() }
             }
+        } onCancel: {
+            self.wakeWaiter(id)
         }
-        enqueue(item)
+    }
+
+    private func wakeWaiter(_ id: Int) {
+        let waiter = state.withLock { state in
+            guard let waiter = state.waiters.removeValue(forKey: id) else {
+                state.expired.insert(id)  // not waiting yet: it must not start
+                return nil as CheckedContinuation<Void, Never>?
+            }
+            return waiter
+        }
+        waiter?.resume()
     }
 
     /// Whether everything queued so far is written.
@@ -96,17 +156,22 @@ final class LogWriter: Sendable {
             wake.lock()
             while state.withLock({ $0.items.isEmpty }) { wake.wait() }
             wake.unlock()
-            let (batch, waiters, drained) = state.withLock { state in
+            let (batch, waiters, drained, dropped) = state.withLock { state in
                 defer {
                     state.writing = true
                     state.items.removeAll(keepingCapacity: true)
                     state.bytes = 0
-                    state.waiters = []
+                    state.waiters = [:]
                     state.drained = []
+                    state.dropped = 0
                 }
-                return (state.items, state.waiters, state.drained)
+                return (state.items, state.waiters.values, state.drained, state.dropped)
             }
             for item in batch { write(item, to: &handle, size: &size) }
+            if dropped > 0 {
+                let note = "\(Date().formatted(.iso8601)) WARN  log | \(dropped) line(s) dropped: the log could not keep up\n"
+                write(.line(file: note, echo: nil), to: &handle, size: &size)
+            }
             state.withLock { $0.writing = false }
             waiters.forEach { $0.resume() }
             drained.forEach { $0() }

@@ -32,8 +32,10 @@ public final class WorkerLog: Sendable {
 
     /// Writes a worker's `ctx.log` line, waiting while its queue is full: a worker that floods its log is
     /// slowed, nothing else.
-    func writeWaiting(level: LogLevel, _ message: String) async {
-        for item in items(level: level, message) { await writer.enqueueWaiting(item) }
+    /// Past `deadline` (the tick's), lines are dropped and counted instead, so a stalled disk cannot hold a tick
+    /// past its timeout.
+    func writeWaiting(level: LogLevel, _ message: String, until deadline: ContinuousClock.Instant? = nil) async {
+        for item in items(level: level, message) { await writer.enqueueWaiting(item, until: deadline) }
     }
 
     private func items(level: LogLevel, _ message: String) -> [LogWriter.Item] {
@@ -128,43 +130,4 @@ public enum LogLevel: String, Sendable, CaseIterable {
 
 extension String {
     fileprivate var trimmed: String { trimmingCharacters(in: .whitespaces) }
-}
-
-/// The host's stdout, shared by every worker's log so that lines never interleave.
-public final class Console: Sendable {
-    private let width: Int
-    private let lock = Mutex(())
-
-    /// A console that pads worker names to `width` characters.
-    public init(width: Int = 8) {
-        self.width = width
-    }
-
-    /// Prints `text` prefixed with the worker's name.
-    public func print(worker: String, _ text: String) {
-        print(raw: format(worker: worker, text))
-    }
-
-    /// A worker's line as the console shows it.
-    func format(worker: String, _ text: String) -> String {
-        let name = worker.count >= width ? worker : worker + String(repeating: " ", count: width - worker.count)
-        return "\(name) | \(text)\n"
-    }
-
-    /// Prints a line already formatted.
-    func print(raw text: String) {
-        lock.withLock { _ in Self.write(text) }
-    }
-
-    /// Prints a line of the host's own.
-    public func print(host text: String) {
-        lock.withLock { _ in
-            Self.write("\(text)\n")
-        }
-    }
-
-    /// Writes to stdout; a closed stdout (`botyard run … | head`) loses the echo, never the host.
-    private static func write(_ text: String) {
-        try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
-    }
 }

@@ -199,7 +199,7 @@ final class PythonBackend: WorkerBackend {
             connection.send(HostFrame.result(id: id, result))
             return nil
         case .log(let level, let message):
-            await services.log.writeWaiting(level: LogLevel(name: level) ?? .info, message)
+            await services.log.writeWaiting(level: LogLevel(name: level) ?? .info, message, until: deadline)
             return nil
         default:
             return .frame(frame)

@@ -41,9 +41,29 @@ public struct Sandbox: Sendable {
         self.configuration = configuration
     }
 
-    /// The first uid given to workers when the host runs as root; worker `i` of the manifest runs as `base + i`,
-    /// so process limits count per worker and workers cannot signal each other.
+    /// The first uid given to workers when the host runs as root.
     public static let baseUID: UInt32 = 200_000
+    /// How many uids workers are spread over.
+    static let uidRange: UInt32 = 800_000
+
+    /// A uid per worker, stable for a name and data directory (so that reordering the manifest keeps each
+    /// worker's files its own, and two hosts on one machine use different uids), unique within the manifest:
+    /// process limits count per worker, and workers cannot signal each other.
+    static func uids(for names: [String], salt: String) -> [String: UInt32] {
+        var taken: Set<UInt32> = []
+        var uids: [String: UInt32] = [:]
+        for name in names {
+            var uid = baseUID + UInt32(fnv1a(salt + "\u{0}" + name) % UInt64(uidRange))
+            while taken.contains(uid) { uid = baseUID + (uid - baseUID + 1) % uidRange }
+            taken.insert(uid)
+            uids[name] = uid
+        }
+        return uids
+    }
+
+    private static func fnv1a(_ text: String) -> UInt64 {
+        text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
 
     /// The command line that runs `launch` inside the sandbox.
     func wrap(_ launch: PythonBackend.Launch, for worker: Worker) -> PythonBackend.Launch {
@@ -107,11 +127,24 @@ public struct Sandbox: Sendable {
         for folder in configuration.hidden where shown.contains(where: { Self.contains($0, folder) }) {
             mounts.hide(folder)
         }
-        for folder in worker.code where inHidden(folder) {
-            mounts.bind(folder, writable: false)  // a deployed revision lives in the data directory
+        for folder in worker.code where configuration.hidden.contains(where: { Self.contains($0 + "/code", folder) }) {
+            mounts.bind(folder, writable: false)  // a deployed revision lives in the data directory's code/
         }
         mounts.bind(worker.scratch, writable: true)
         return mounts.arguments
+    }
+
+    /// `path` with every symbolic link resolved, so that two names of one folder compare equal.
+    static func realPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardized.resolvingSymlinksInPath().path
+    }
+
+    /// Whether showing `folder` would show what holds the machine's own files: `/`, or a folder that is or
+    /// contains `/tmp`, `/proc`, `/dev`, `/sys`, `/run`, `/root`, `/home` or the host's home.
+    static func holdsTheMachine(_ folder: String) -> Bool {
+        let home = ProcessInfo.processInfo.environment["HOME"].map(realPath)
+        let kept = ["/tmp", "/proc", "/dev", "/sys", "/run", "/root", "/home"] + (home.map { [$0] } ?? [])
+        return folder == "/" || kept.contains { contains(folder, $0) }
     }
 
     /// Whether `inner` is `outer` or lies inside it.

@@ -82,10 +82,12 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
     }
 
     /// Starts `botyard run` on `target` in the background and waits for its API.
-    func start(_ target: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws {
+    func start(
+        _ target: String, _ extra: [String] = [], environment: [String: String] = [:], in folder: URL? = nil
+    ) async throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["run", target, "--data-dir", data.path, "--port", "0"] + extra
-        process.currentDirectoryURL = directory
+        process.currentDirectoryURL = folder ?? directory
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)

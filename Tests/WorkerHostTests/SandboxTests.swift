@@ -52,7 +52,9 @@ struct SandboxTests {
         let arguments = command()
         let sources = arguments.indices.filter { ["--ro-bind", "--bind"].contains(arguments[$0]) }.map { arguments[$0 + 1] }
         let allowed = ["/usr", "/etc", "/opt/python", "/srv/sdk", "/srv/bots", "/srv/bots/.botyard/scratch/w", "/dev/null"]
-        for source in sources { #expect(allowed.contains(source), "\(source) is shown") }
+        let etc = Sandbox.Configuration().etc.map { "/etc/" + $0 }
+        for source in sources { #expect(allowed.contains(source) || etc.contains(source), "\(source) is shown") }
+        #expect(!sources.contains("/etc"), "not the whole of /etc")
         #expect(index(arguments, "--tmpfs", "/") == 0 + arguments.firstIndex(of: "--tmpfs")!)
         #expect(index(arguments, "--proc", "/proc") != nil)
     }
@@ -102,10 +104,33 @@ struct SandboxTests {
         #expect(off.environment == ["PATH": "/usr/bin"])
     }
 
-    @Test func pythonFoldersSkipTheSystemAndNestedOnes() {
-        let folders = PythonRuntime.folders(["/usr/lib/python3", "/tmp", "/tmp/x-not-there", "/", "relative"])
-        #expect(folders == ["/"])
-        #expect(PythonRuntime.folders(["/tmp", "/usr/lib"]) == ["/tmp"])
+    @Test func pythonFoldersSkipTheSystemTheMachineTheCurrentFolderAndNestedOnes() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("folders-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: root + "/a")
+        let folders = PythonRuntime.folders([
+            "/usr/lib/python3", "/tmp", "", ".", "relative", "/", "/root", "/home", root + "/a/b", root + "/link",
+            root + "/not-there",
+        ])
+        #expect(folders == [Sandbox.realPath(root + "/a")], "real paths, nothing nested, nothing of the machine's")
+    }
+
+    @Test func foldersThatHoldTheMachineAreRecognised() {
+        for folder in ["/", "/tmp", "/home", "/root", "/run"] { #expect(Sandbox.holdsTheMachine(folder), "\(folder)") }
+        for folder in ["/tmp/bots", "/root/.pyenv/versions/3.11.7", "/srv/bots"] {
+            #expect(!Sandbox.holdsTheMachine(folder), "\(folder)")
+        }
+    }
+
+    @Test func uidsAreStablePerNameAndUniqueInAManifest() {
+        let first = Sandbox.uids(for: ["a", "b", "c"], salt: "/srv/data")
+        let reordered = Sandbox.uids(for: ["c", "a", "b"], salt: "/srv/data")
+        #expect(first == reordered)
+        #expect(Set(first.values).count == 3)
+        #expect(first.values.allSatisfy { $0 >= Sandbox.baseUID && $0 < Sandbox.baseUID + Sandbox.uidRange })
+        #expect(Sandbox.uids(for: ["a"], salt: "/other/data")["a"] != first["a"], "another host, other uids")
+        let many = Sandbox.uids(for: (0..<2000).map { "w\($0)" }, salt: "x")
+        #expect(Set(many.values).count == 2000)
     }
 }
 

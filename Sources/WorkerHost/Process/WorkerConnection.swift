@@ -105,13 +105,23 @@ final class WorkerConnection: Sendable {
     func next() async -> Inbound {
         let event = await mailbox.next(until: nil) ?? .closed
         if case .frame(let buffer) = event { gate.taken(buffer.readableBytes) }
-        if gate.belowLowWater(frames: mailbox.depth), gate.reopen() {
+        if gate.belowLowWater(frames: mailbox.depth), gate.reopen(), !gate.writesBlocked {
             control.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }  // closed: nothing to read
         }
         return event
     }
 
     private let deadlines = Mutex(0)
+
+    /// Waits while the socket to the worker takes no more writes (a worker that does not read its answers).
+    /// - Returns: whether it is writable before `deadline`.
+    func waitWritable(until deadline: ContinuousClock.Instant) async -> Bool {
+        while !control.isWritable, control.isActive {
+            guard ContinuousClock.now < deadline else { return false }
+            await pause(control.eventLoop)
+        }
+        return true
+    }
 
     /// Sends one frame. Writes are queued in order on the channel; a failed write shows up as `.closed`.
     func send(_ frame: JSONValue) {
@@ -216,8 +226,14 @@ final class FrameHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         let frame = unwrapInboundIn(data)
-        if let reply = answer(frame, context.channel.allocator) {
+        // While the worker leaves answers unread, frames already read wait in the mailbox instead of being
+        // answered here: the exchange then waits for the socket, bounded by the tick's deadline.
+        if !gate.writesBlocked, context.channel.isWritable, let reply = answer(frame, context.channel.allocator) {
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+            if !context.channel.isWritable {  // the worker is not reading its answers: read no more questions
+                gate.writesBlocked = true
+                try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)  // closed: fine
+            }
         } else {
             gate.queued(frame.readableBytes)
             mailbox.post(.frame(frame))
@@ -226,6 +242,14 @@ final class FrameHandler: ChannelInboundHandler {
                 try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
             }
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, gate.writesBlocked {
+            gate.writesBlocked = false
+            if !gate.isClosed { try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true) }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -302,6 +326,16 @@ final class ReadGate: Sendable {
     static let lowWaterBytes = 1024 * 1024
     private let closed = Mutex(false)
     private let bytes = Atomic<Int>(0)
+    private let blocked = Atomic<Bool>(false)
+
+    /// Whether reading is paused because the worker does not read the host's answers.
+    var writesBlocked: Bool {
+        get { blocked.load(ordering: .relaxed) }
+        set { blocked.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Whether reading is paused because too many frames are queued.
+    var isClosed: Bool { closed.withLock { $0 } }
 
     /// Counts a frame put in the mailbox.
     func queued(_ count: Int) {

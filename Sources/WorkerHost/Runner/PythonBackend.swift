@@ -195,6 +195,9 @@ final class PythonBackend: WorkerBackend {
     {
         switch frame {
         case .call(let id, let method, let params):
+            guard await connection.waitWritable(until: deadline) else {
+                return .broken("it does not read the answers to its calls")
+            }
             let result = await services.handle(method: method, params: params, deadline: deadline)
             connection.send(HostFrame.result(id: id, result))
             return nil

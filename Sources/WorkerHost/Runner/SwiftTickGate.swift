@@ -10,6 +10,8 @@ final class SwiftTickGate: Sendable {
     private struct State {
         var busy = false
         var running: Task<Void, Never>?
+        /// Ends the current caller's wait: `cancel()` uses it, so a stop never waits for a deaf body.
+        var finish: (@Sendable (Result<Void, any Error>) -> Void)?
     }
 
     private let state = Mutex(State())
@@ -28,7 +30,7 @@ final class SwiftTickGate: Sendable {
     func run(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async
         -> Result<Void, any Error>
     {
-        guard await waitIdle(within: .seconds(1)) else { return .failure(PreviousCallRunning()) }
+        guard await claim(within: .seconds(1)) else { return .failure(PreviousCallRunning()) }
         let outcome = Mutex<CheckedContinuation<Result<Void, any Error>, Never>?>(nil)
         let finish: @Sendable (Result<Void, any Error>) -> Void = { result in
             outcome.withLock { continuation in
@@ -51,9 +53,27 @@ final class SwiftTickGate: Sendable {
         }
     }
 
-    /// Cancels the call in flight, if any.
+    /// Cancels the call in flight, if any, and ends its caller's wait with `CancellationError`.
     func cancel() {
-        state.withLock { $0.running }?.cancel()
+        let (task, finish) = state.withLock { ($0.running, $0.finish) }
+        task?.cancel()
+        finish?(.failure(CancellationError()))
+    }
+
+    /// Marks the gate busy for a new call, waiting up to `timeout` for the last one to end: check and set in one
+    /// step, so two callers can never both start.
+    private func claim(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let claimed = state.withLock { state -> Bool in
+                guard !state.busy else { return false }
+                state.busy = true
+                return true
+            }
+            if claimed { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            try? await timers.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()  // a timer cannot fail
+        }
     }
 
     /// Waits until no call runs.
@@ -72,7 +92,7 @@ final class SwiftTickGate: Sendable {
         finish: @escaping @Sendable (Result<Void, any Error>) -> Void
     ) -> Task<Void, Never> {
         state.withLock { state in
-            state.busy = true
+            state.finish = finish
             let task = Task {
                 do {
                     try await body()

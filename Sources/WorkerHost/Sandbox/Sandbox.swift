@@ -13,7 +13,14 @@ public struct Sandbox: Sendable {
         public var prlimit = "/usr/bin/prlimit"
         public var setpriv = "/usr/bin/setpriv"
         /// System folders shown read-only (those that are symlinks, as on merged-/usr Debian, stay symlinks).
-        public var system = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
+        public var system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
+        /// The few files of `/etc` that programs need (the dynamic linker, TLS certificates, name resolution,
+        /// time zone, users): not all of it, where a service's secrets may sit in a world-readable file.
+        public var etc = [
+            "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "ca-certificates.conf", "pki",
+            "resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "localtime", "timezone", "passwd",
+            "group", "protocols", "services", "mime.types", "alternatives", "locale.alias", "python3", "python3.11",
+        ]
         /// Folders every worker may read: the Python installation and the SDK.
         public var readable: [String] = []
         /// Folders no worker may see, even inside a readable one: the data directory.
@@ -118,6 +125,7 @@ public struct Sandbox: Sendable {
         var mounts = MountPlan()
         mounts.add(["--tmpfs", "/"])
         for folder in configuration.system { mounts.system(folder) }
+        for file in configuration.etc { mounts.system("/etc/" + file) }
         mounts.add(["--dev", "/dev", "--proc", "/proc"])
         mounts.add(["--perms", "1777", "--tmpfs", "/tmp"])
         let inHidden = { (folder: String) in configuration.hidden.contains { Self.contains($0, folder) } }
@@ -166,6 +174,7 @@ private struct MountPlan {
 
     mutating func system(_ folder: String) {
         let manager = FileManager.default
+        parents(of: folder)
         if let target = try? manager.destinationOfSymbolicLink(atPath: folder) {  // not a link: bind it
             arguments += ["--symlink", target, folder]
         } else if manager.fileExists(atPath: folder) {

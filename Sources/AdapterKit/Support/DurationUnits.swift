@@ -3,7 +3,8 @@ extension Duration {
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        return overflow ? (seconds < 0 ? .min : .max) : scaled + attoseconds / 1_000_000_000_000_000
+        let (total, over) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflow || over ? (seconds < 0 ? .min : .max) : total
     }
 
     /// `seconds` as a duration, when it is a finite number from 0 to `limit` (at most about 292 years).
@@ -18,7 +19,8 @@ extension Duration {
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (seconds < 0 ? .min : .max) : scaled + attoseconds / 1_000_000_000
+        let (total, over) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow || over ? (seconds < 0 ? .min : .max) : total
     }
 
     /// This duration in seconds, as a floating-point number.

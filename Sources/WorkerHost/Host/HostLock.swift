@@ -22,7 +22,7 @@ public final class HostLock: Sendable {
     /// Takes the lock on `path`, writing this process's pid into it.
     /// - Throws: `HostError` naming the pid that holds it, or why the file cannot be opened.
     public static func acquire(_ path: String) throws(HostError) -> HostLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw HostError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = readPID(fd)

@@ -169,7 +169,8 @@ final class LogWriter: Sendable {
             }
             for item in batch { write(item, to: &handle, size: &size) }
             if dropped > 0 {
-                let note = "\(Date().formatted(.iso8601)) WARN  log | \(dropped) line(s) dropped: the log could not keep up\n"
+                let note =
+                    "\(Date().formatted(.iso8601)) WARN  log | \(dropped) line(s) dropped: the log could not keep up\n"
                 write(.line(file: note, echo: nil), to: &handle, size: &size)
             }
             state.withLock { $0.writing = false }

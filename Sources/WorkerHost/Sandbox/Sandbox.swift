@@ -198,10 +198,12 @@ private struct MountPlan {
         mounted.append((folder, false))
     }
 
-    /// A `.env` file beside the code usually holds secrets: it reads as empty.
+    /// A `.env` file (or `.env.local`, …) beside the code usually holds secrets: it cannot be opened.
     mutating func maskEnvFile(in folder: String) {
-        let file = folder + "/.env"
-        if FileManager.default.fileExists(atPath: file) { arguments += ["--ro-bind", "/dev/null", file] }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []  // unreadable: none
+        for name in names.sorted() where name == ".env" || name.hasPrefix(".env.") {
+            arguments += ["--ro-bind", "/dev/null", folder + "/" + name]
+        }
     }
 
     private mutating func parents(of path: String) {

@@ -150,8 +150,7 @@ final class LogWriter: Sendable {
     }
 
     private func drainForever() {
-        var handle: FileHandle? = nil
-        var size: UInt64 = 0
+        var sink = Sink()
         while true {
             wake.lock()
             while state.withLock({ $0.items.isEmpty }) { wake.wait() }
@@ -167,37 +166,60 @@ final class LogWriter: Sendable {
                 }
                 return (state.items, state.waiters.values, state.drained, state.dropped)
             }
-            for item in batch { write(item, to: &handle, size: &size) }
+            for item in batch { write(item, to: &sink) }
             if dropped > 0 {
                 let note =
                     "\(Date().formatted(.iso8601)) WARN  log | \(dropped) line(s) dropped: the log could not keep up\n"
-                write(.line(file: note, echo: nil), to: &handle, size: &size)
+                write(.line(file: note, echo: nil), to: &sink)
             }
+            flush(&sink)
             state.withLock { $0.writing = false }
             waiters.forEach { $0.resume() }
             drained.forEach { $0() }
         }
     }
 
-    private func write(_ item: Item, to handle: inout FileHandle?, size: inout UInt64) {
+    /// The open file and what is waiting to go into it: a batch is written with one call, not one per line.
+    private struct Sink {
+        var handle: FileHandle?
+        var size: UInt64 = 0
+        var pending: [UInt8] = []
+        var echo = ""
+    }
+
+    private func write(_ item: Item, to sink: inout Sink) {
         switch item {
         case .open:
-            try? handle?.close()  // best effort: the old run's handle
+            flush(&sink)
+            try? sink.handle?.close()  // best effort: the old run's handle
             Self.rotate(path, to: [path + ".prev"])
-            handle = Self.create(path)
-            size = 0
+            sink.handle = Self.create(path)
+            sink.size = 0
         case .line(let text, let echo):
-            let data = Data(text.utf8)
-            if size + UInt64(data.count) > limits.fileBytes, handle != nil {
-                try? handle?.close()  // best effort
+            let length = UInt64(text.utf8.count)
+            if sink.size + UInt64(sink.pending.count) + length > limits.fileBytes, sink.handle != nil {
+                flush(&sink)
+                try? sink.handle?.close()  // best effort
                 Self.rotate(path, to: (1...max(1, limits.keep)).map { "\(path).\($0)" })
-                handle = Self.create(path)
-                size = 0
+                sink.handle = Self.create(path)
+                sink.size = 0
             }
-            // A full disk must not take the host down: the line is lost, the worker runs on.
-            try? handle?.write(contentsOf: data)
-            size += UInt64(data.count)
-            if let echo { console?.print(raw: echo) }
+            sink.pending.append(contentsOf: text.utf8)
+            if let echo { sink.echo += echo }
+            if sink.pending.count >= 256 * 1024 { flush(&sink) }
+        }
+    }
+
+    private func flush(_ sink: inout Sink) {
+        if !sink.pending.isEmpty {
+            // A full disk must not take the host down: the lines are lost, the worker runs on.
+            try? sink.handle?.write(contentsOf: sink.pending)
+            sink.size += UInt64(sink.pending.count)
+            sink.pending.removeAll(keepingCapacity: true)
+        }
+        if !sink.echo.isEmpty {
+            console?.print(raw: sink.echo)
+            sink.echo = ""
         }
     }
 

@@ -17,6 +17,9 @@ final class PythonBackend: WorkerBackend {
     /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it: room for
     /// `on_error` (5 s in the Python runner) after a timed-out tick.
     static let killGrace = Duration.seconds(6)
+    /// The bytes that mark a frame the event loop may answer from the cache.
+    static let stateGet = Array("\"state.get\"".utf8)
+
     /// How long a process may take to load its code.
     static let loadTimeout = Duration.seconds(30)
 
@@ -47,7 +50,8 @@ final class PythonBackend: WorkerBackend {
                 executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
                 workingDirectory: launch.workingDirectory, log: services.log, group: group, children: children,
                 answer: { [services] frame, allocator in
-                    guard
+                    // Only a `state.get` can be answered here: other frames are not decoded twice.
+                    guard frame.readableBytesView.contains(subsequence: Self.stateGet),
                         case .call(let id, let method, let params)? = try? WorkerFrame.decode(frame.readableBytesView),
                         let value = services.answerImmediately(method: method, params: params)
                     else { return nil }
@@ -232,5 +236,18 @@ final class PythonBackend: WorkerBackend {
                 type: "WorkerExited", message: "the worker process \(status ?? ended) during \(activity)",
                 traceback: lastLines.isEmpty ? nil : lastLines)
         }
+    }
+}
+
+extension Collection where Element == UInt8 {
+    /// Whether `pattern` occurs in these bytes.
+    fileprivate func contains(subsequence pattern: [UInt8]) -> Bool {
+        guard let first = pattern.first, count >= pattern.count else { return false }
+        var index = startIndex
+        while let found = self[index...].firstIndex(of: first) {
+            if self[found...].starts(with: pattern) { return true }
+            index = self.index(after: found)
+        }
+        return false
     }
 }

@@ -137,6 +137,50 @@ struct SandboxEscapeTests {
         #expect(ticks >= 5, "the good worker kept ticking: \(ticks)")
     }
 
+    /// What ordinary strategies do still works in the sandbox: a process pool (semaphores in /dev/shm), the
+    /// user's name, TLS defaults, time zones; and a `.env` that is a dangling link or a folder does not stop the
+    /// worker from starting (bubblewrap could not cover it with a file).
+    @Test func ordinaryLibrariesWorkInTheSandbox() async throws {
+        let host = try HostProcess()
+        try FileManager.default.createSymbolicLink(
+            atPath: host.directory.path + "/.env", withDestinationPath: "/nowhere/secrets.env")
+        try FileManager.default.createDirectory(
+            atPath: host.directory.path + "/.env.d", withIntermediateDirectories: true)
+        try host.write(".env.local", "BYBIT_API_SECRET=do-not-read\n")
+        try host.write(
+            "libs.py",
+            """
+            import getpass, multiprocessing, ssl, zoneinfo
+
+            def square(x):
+                return x * x
+
+            def setup(ctx):
+                with multiprocessing.Pool(2) as pool:
+                    ctx.state.set("pool", pool.map(square, [1, 2, 3]))
+                ctx.state.set("user", getpass.getuser())
+                ctx.state.set("tls", ssl.create_default_context().cert_store_stats()["x509_ca"] > 0)
+                ctx.state.set("zone", str(zoneinfo.ZoneInfo("Europe/London")))
+                try:
+                    ctx.state.set("env_local", open(".env.local").read())
+                except OSError as error:
+                    ctx.state.set("env_local", type(error).__name__)
+
+            def tick(ctx):
+                pass
+            """)
+        let manifest = try host.write("botyard.yaml", "workers:\n  libs: {code: libs.py, every: 1s}\n")
+        try await host.start(manifest)
+        try await host.waitUntil("setup ran", timeout: .seconds(30)) { try await host.state("libs", "env_local") != nil }
+        let pool = try await host.state("libs", "pool") ?? ""
+        #expect(try JSONParser.parse(Array(pool.utf8)).arrayValue?.compactMap(\.intValue) == [1, 4, 9], "\(pool)")
+        #expect(try await host.state("libs", "user") == "\"botyard-libs\"")
+        #expect(try await host.state("libs", "tls") == "true")
+        #expect(try await host.state("libs", "zone") == "\"Europe/London\"")
+        #expect(try await host.state("libs", "env_local")?.contains("do-not-read") == false)
+        #expect(try await host.interrupt() == 0)
+    }
+
     /// The worker's record of what it could read, once its setup has run.
     func seenBy(_ host: HostProcess, _ worker: String) async throws -> String {
         let file = host.data.scratch + "/\(worker)/seen.json"

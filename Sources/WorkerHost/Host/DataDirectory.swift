@@ -24,8 +24,14 @@ public struct DataDirectory: Sendable {
         for folder in [path, logs, path + "/code"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        // State, logs and tokens are the host's alone.
+        // State, logs and tokens are the host's alone, also those written before this rule.
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+        let manager = FileManager.default
+        let logFiles = ((try? manager.contentsOfDirectory(atPath: logs)) ?? []).map { logs + "/" + $0 }  // none yet
+        let stateFiles = ["", "-wal", "-shm"].map { stateDatabase + $0 }
+        for file in logFiles + stateFiles where manager.fileExists(atPath: file) {
+            try? manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)  // best effort: not ours
+        }
     }
 
     /// The read-only token for dashboards.

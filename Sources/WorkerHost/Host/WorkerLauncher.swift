@@ -127,7 +127,7 @@ struct WorkerLauncher: Sendable {
 
     /// A worker's private writable folder, owned by its uid; it survives restarts.
     private func scratch(for worker: String, uid: UInt32?) -> String {
-        let folder = Sandbox.realPath(configuration.data.scratch) + "/\(worker)"
+        let folder = Sandbox.realPath(configuration.data.path) + "/scratch/\(worker)"  // the data dir exists
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)  // spawn reports
         if let uid { _ = lchown(folder, uid, uid) }
         _ = chmod(folder, 0o700)

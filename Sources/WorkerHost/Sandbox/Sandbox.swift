@@ -80,6 +80,9 @@ public struct Sandbox: Sendable {
         environment["HOME"] = worker.scratch
         environment["TMPDIR"] = "/tmp"
         environment["BOTYARD_SCRATCH"] = worker.scratch
+        let user = "botyard-" + (environment["BOTYARD_WORKER"] ?? "worker")
+        environment["USER"] = environment["USER"] ?? user  // the worker's uid has no passwd entry
+        environment["LOGNAME"] = environment["LOGNAME"] ?? user
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", name, value] }
         arguments += ["--", configuration.prlimit] + limits(worker.policy, ownUID: worker.uid != nil) + ["--"]
         if let uid = worker.uid {
@@ -126,7 +129,7 @@ public struct Sandbox: Sendable {
         mounts.add(["--tmpfs", "/"])
         for folder in configuration.system { mounts.system(folder) }
         for file in configuration.etc { mounts.system("/etc/" + file) }
-        mounts.add(["--dev", "/dev", "--proc", "/proc"])
+        mounts.add(["--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"])
         mounts.add(["--perms", "1777", "--tmpfs", "/tmp"])
         let inHidden = { (folder: String) in configuration.hidden.contains { Self.contains($0, folder) } }
         let shown = configuration.readable + worker.code.filter { !inHidden($0) }
@@ -202,7 +205,11 @@ private struct MountPlan {
     mutating func maskEnvFile(in folder: String) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []  // unreadable: none
         for name in names.sorted() where name == ".env" || name.hasPrefix(".env.") {
-            arguments += ["--ro-bind", "/dev/null", folder + "/" + name]
+            let file = folder + "/" + name
+            var status = stat()
+            // Only a plain file can be covered; a link's target is not shown unless it lies in a shown folder.
+            guard lstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
+            arguments += ["--ro-bind", "/dev/null", file]
         }
     }
 

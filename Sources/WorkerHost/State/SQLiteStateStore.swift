@@ -16,6 +16,9 @@ public final class SQLiteStateStore: StateStore {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         configuration.busyMode = .timeout(5)
+        if !FileManager.default.fileExists(atPath: path) {  // SQLite gives its -wal and -shm files the same mode
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         database = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

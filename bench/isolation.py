@@ -68,8 +68,10 @@ def tick(ctx):
         except MemoryError:
             status = dict(line.split(":", 1) for line in open("/proc/self/status"))
             peak = {key: int(status[key].split()[0]) >> 10 for key in ("VmPeak", "VmHWM")}
-            with open(os.path.join(os.environ["BOTYARD_SCRATCH"], "peak.txt"), "w") as handle:
+            path = os.path.join(os.environ["BOTYARD_SCRATCH"], "peak.txt")
+            with open(path + ".new", "w") as handle:  # replaced whole: the bench may read it at any moment
                 handle.write(f"{peak['VmPeak']} MiB of address space, {peak['VmHWM']} MiB resident,")
+            os.replace(path + ".new", path)
         del buffer
 """,
     "logflood": """

@@ -206,9 +206,10 @@ private struct MountPlan {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []  // unreadable: none
         for name in names.sorted() where name == ".env" || name.hasPrefix(".env.") {
             let file = folder + "/" + name
-            var status = stat()
             // Only a plain file can be covered; a link's target is not shown unless it lies in a shown folder.
-            guard lstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
+            // (`attributesOfItem` does not follow a final link.)
+            let type = (try? FileManager.default.attributesOfItem(atPath: file))?[.type] as? FileAttributeType
+            guard type == .typeRegular else { continue }
             arguments += ["--ro-bind", "/dev/null", file]
         }
     }

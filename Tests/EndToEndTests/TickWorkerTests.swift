@@ -191,7 +191,9 @@ struct TickWorkerTests {
             try await host.worker("stuck")["restarts"]?.intValue == 1
         }
         let steadyAfter = Int(try await host.state("steady", "ticks") ?? "0") ?? 0
-        #expect(steadyAfter - steadyBefore >= 5, "the other worker kept ticking while one was stuck")
+        // About 7 s pass; on a loaded machine (the whole suite runs in parallel) a few of steady's slots can be
+        // late and skipped, so this asserts that it kept ticking, not how often.
+        #expect(steadyAfter - steadyBefore >= 2, "the other worker kept ticking while one was stuck")
         let status = try await host.worker("stuck")
         #expect(status["lastError"]?["type"] == "TickTimeoutError")
         #expect(status["lastError"]?["message"]?.stringValue?.contains("killed") == true)

@@ -36,7 +36,6 @@ final class LogWriter: Sendable {
         /// Lines dropped since the last one written: a producer past its deadline, or host lines over the bound.
         var dropped = 0
         var drained: [@Sendable () -> Void] = []
-        var closed = false
         /// A batch taken from `items` is being written.
         var writing = false
     }

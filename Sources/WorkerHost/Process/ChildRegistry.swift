@@ -23,9 +23,6 @@ public final class ChildRegistry: Sendable {
         groups.withLock { _ = $0.remove(pid) }
     }
 
-    /// The process groups still registered.
-    public var live: [pid_t] { groups.withLock { Array($0) } }
-
     /// Sends SIGKILL to every registered group.
     /// - Returns: how many groups were signalled.
     @discardableResult

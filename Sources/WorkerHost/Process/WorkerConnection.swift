@@ -76,7 +76,7 @@ final class WorkerConnection: Sendable {
                 process: process, mailbox: mailbox, gate: gate, control: control, output: output, children: children)
         } catch {
             process.signalGroup(SIGKILL)
-            for _ in 0..<100 where process.reap() == nil { await pause(group.next()) }
+            for _ in 0..<100 where process.reap() == nil { await group.next().pause() }
             children.remove(process.pid)
             throw error
         }
@@ -118,7 +118,7 @@ final class WorkerConnection: Sendable {
     func waitWritable(until deadline: ContinuousClock.Instant) async -> Bool {
         while !control.isWritable, control.isActive {
             guard ContinuousClock.now < deadline else { return false }
-            await pause(control.eventLoop)
+            await control.eventLoop.pause()
         }
         return true
     }
@@ -180,7 +180,7 @@ final class WorkerConnection: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = exitStatus() { return status }
-            await pause(control.eventLoop)
+            await control.eventLoop.pause()
         }
         return exitStatus()
     }
@@ -188,7 +188,7 @@ final class WorkerConnection: Sendable {
     /// Waits (briefly) for the output pipe to drain, so the log has the process's last lines.
     func drainOutput() async {
         let deadline = ContinuousClock.now + (Task.isCancelled ? .milliseconds(100) : .seconds(1))
-        while output.isActive, ContinuousClock.now < deadline { await pause(control.eventLoop) }
+        while output.isActive, ContinuousClock.now < deadline { await control.eventLoop.pause() }
     }
 
     private func finish(_ status: ExitStatus) async -> ExitStatus {
@@ -197,11 +197,6 @@ final class WorkerConnection: Sendable {
         await drainOutput()
         return status
     }
-}
-
-/// Sleeps 10 ms on `loop`'s timer, which task cancellation does not end early.
-private func pause(_ loop: any EventLoop) async {
-    try? await loop.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()  // a timer cannot fail
 }
 
 /// Forwards decoded frames, protocol errors and the close of the socket to a mailbox; a frame that can be

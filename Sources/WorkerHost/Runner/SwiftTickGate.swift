@@ -72,7 +72,7 @@ final class SwiftTickGate: Sendable {
             }
             if claimed { return true }
             guard ContinuousClock.now < deadline else { return false }
-            try? await timers.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()  // a timer cannot fail
+            await timers.pause()
         }
     }
 
@@ -81,7 +81,7 @@ final class SwiftTickGate: Sendable {
     func waitIdle(within timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while busy, ContinuousClock.now < deadline {
-            try? await timers.scheduleTask(in: .milliseconds(10)) {}.futureResult.get()  // a timer cannot fail
+            await timers.pause()
         }
         return !busy
     }

@@ -7,7 +7,7 @@ struct Botyard: AsyncParsableCommand {
         abstract: "Run trading bots: Python tick workers and compiled-in Swift workers, with persistent state.",
         subcommands: [
             Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, Interval.self, Logs.self,
-            State.self, Deploy.self, Paper.self,
+            State.self, Deploy.self, Paper.self, Cron.self,
         ])
 }
 

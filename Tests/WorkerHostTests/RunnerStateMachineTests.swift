@@ -91,7 +91,7 @@ struct RunnerStateMachineTests {
     @Test func lateResultsOfAStoppedGenerationAreIgnoredOrDiscarded() {
         var machine = running()
         _ = machine.timerFired(now: t0, date: date)
-        #expect(machine.command(.restart, now: at(0.1), date: date) == [.stopBackend])
+        #expect(machine.command(.restart(reason: "restart requested"), now: at(0.1), date: date) == [.stopBackend])
         _ = machine.backendStopped(now: at(0.2), date: date)  // relaunches as generation 3
         #expect(machine.tickFinished(generation: 1, .success, now: at(0.3), date: date).isEmpty)
         #expect(machine.started(generation: 1, result: .success(()), restart: false, now: at(0.3), date: date) == [.discardStale])

@@ -153,7 +153,7 @@ struct RunnerCancellationTests {
             group.addTask { await runner.run() }
             try runner.send(.start(reason: "test"))
             for _ in 0..<300 where runner.status.totalErrors < 3 { try await Task.sleep(for: .milliseconds(20)) }
-            try runner.send(.restart)  // a new backend must not start a tick while the old one still spins
+            try runner.send(.restart(reason: "restart requested"))  // a new backend must not start a tick while the old one still spins
             for _ in 0..<300 where runner.status.totalErrors < 2 { try await Task.sleep(for: .milliseconds(20)) }
             try runner.send(.shutdown)
         }

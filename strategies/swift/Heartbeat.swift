@@ -25,5 +25,6 @@ public enum ExampleStrategies {
     /// Registers every example under its type name.
     public static func register(into registry: inout TickWorkerRegistry) {
         registry.register("Heartbeat") { Heartbeat() }
+        registry.register("PingCounter") { PingCounter.make() }
     }
 }

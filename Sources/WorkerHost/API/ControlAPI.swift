@@ -28,7 +28,7 @@ public struct ControlAPI: Sendable {
         api.get("workers/:name") { _, context in try runner(context).status }
         api.post("workers/:name/start") { _, context in try command(context, .start(reason: "started by operator")) }
         api.post("workers/:name/stop") { _, context in try command(context, .stop(reason: "stopped by operator")) }
-        api.post("workers/:name/restart") { _, context in try command(context, .restart) }
+        api.post("workers/:name/restart") { _, context in try command(context, .restart(reason: "restart requested")) }
         api.post("workers/:name/interval") { request, context in try await interval(request, context) }
         api.get("workers/:name/logs") { request, context in try logs(request, context) }
         api.get("workers/:name/state") { _, context in try await state(context) }

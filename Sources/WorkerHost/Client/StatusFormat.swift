@@ -36,11 +36,31 @@ public enum StatusFormat {
                 lines += traceback.split(separator: "\n").map { "    \($0)" }
             }
         }
+        if let events = worker.events { lines += eventLines(events) }
         lines.append("  transitions:")
         for transition in worker.transitions.suffix(10) {
             let time = transition.at.formatted(date: .omitted, time: .standard)
             lines.append("    \(time)  \(transition.from.rawValue) → \(transition.to.rawValue): \(transition.reason)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// An event worker's handlers: failures, queue, skipped runs, and each task's crashes and next restart.
+    static func eventLines(_ events: EventHealth) -> [String] {
+        var lines = [
+            "  handlers:    \(events.failures) failed   queued: \(events.queued)   dropped: \(events.overflowed)   "
+                + "skipped runs: \(events.skippedRuns)"
+        ]
+        if let failure = events.lastFailure { lines.append("  last failure: \(failure)") }
+        for task in events.tasks {
+            var line = "  task \(task.name): \(task.running ? "running" : "waiting")   crashes: \(task.crashes)"
+            if let next = task.nextRestartAt {
+                line += "   restarts at \(next.formatted(date: .omitted, time: .standard))"
+            }
+            if task.exhausted { line += "   (exhausted)" }
+            lines.append(line)
+        }
+        if let failure = events.shutdownError { lines.append("  on_shutdown failed: \(failure)") }
+        return lines
     }
 }

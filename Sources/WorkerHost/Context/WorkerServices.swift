@@ -14,6 +14,10 @@ public final class WorkerServices: Sendable {
     let http: HTTPService
     /// The blocks of the worker's `connect:`, in that order.
     let blocks: [ConnectedBlock]
+    /// The host's event bus, for `events.publish`.
+    let bus: EventBus?
+    /// The other workers, for `workers.restart`.
+    let directory: WorkerDirectory?
     private let orderIDs: Mutex<OrderIDState>
 
     private struct OrderIDState {
@@ -22,8 +26,13 @@ public final class WorkerServices: Sendable {
         var sequence = 0
     }
 
-    init(worker: String, store: any StateStore, log: WorkerLog, http: HTTPService, blocks: [ConnectedBlock] = []) {
+    init(
+        worker: String, store: any StateStore, log: WorkerLog, http: HTTPService, blocks: [ConnectedBlock] = [],
+        bus: EventBus? = nil, directory: WorkerDirectory? = nil
+    ) {
         self.worker = worker
+        self.bus = bus
+        self.directory = directory
         self.store = store
         self.log = log
         self.http = http
@@ -60,6 +69,10 @@ public final class WorkerServices: Sendable {
                 return .success(try await bybit(String(method.dropFirst(6)), params, deadline: deadline))
             case "monitor.update":
                 return .success(try monitor(params))
+            case "events.publish":
+                return .success(try publish(params))
+            case "workers.restart":
+                return .success(try restartPeer(params))
             default:
                 return .failure(CallError(.unknownCall, "unknown ctx call '\(method)'"))
             }

@@ -73,12 +73,14 @@ public enum BotyardHost {
         let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
+        let bus = EventBus()
+        let directory = WorkerDirectory()
         let supervisor = Supervisor(
             runners: configuration.manifest.workers.enumerated().map { index, spec in
                 launcher.runner(
                     spec, index: index, store: store, http: HTTPService(client: httpClient),
-                    blocks: blocks.connected(to: spec), children: children)
-            })
+                    blocks: blocks.connected(to: spec), children: children, bus: bus, directory: directory)
+            }, bus: bus, directory: directory)
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
         let viewerToken = try data.viewerToken()

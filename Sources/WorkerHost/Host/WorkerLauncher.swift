@@ -78,7 +78,7 @@ struct WorkerLauncher: Sendable {
 
     func runner(
         _ manifestSpec: WorkerSpec, index: Int, store: any StateStore, http: HTTPService,
-        blocks: [ConnectedBlock], children: ChildRegistry
+        blocks: [ConnectedBlock], children: ChildRegistry, bus: EventBus, directory: WorkerDirectory
     ) -> WorkerRunner {
         var spec = manifestSpec
         var revision = 0
@@ -89,9 +89,12 @@ struct WorkerLauncher: Sendable {
             revision = deployed.number
         }
         let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
-        let services = WorkerServices(worker: spec.name, store: store, log: log, http: http, blocks: blocks)
+        let services = WorkerServices(
+            worker: spec.name, store: store, log: log, http: http, blocks: blocks, bus: bus, directory: directory)
         let gate = SwiftTickGate()
-        return WorkerRunner(spec: spec, revision: revision, log: log, logger: logger) { current in
+        return WorkerRunner(
+            spec: spec, revision: revision, log: log, logger: logger, bus: bus, limits: spec.engineLimits
+        ) { current in
             switch current.code {
             case .python(let script):
                 var real = current  // the sandbox shows real paths only: the worker gets its script by one
@@ -102,6 +105,10 @@ struct WorkerLauncher: Sendable {
                 return PythonBackend(
                     spec: real, launch: launch(real, index: index, manifestSpec: manifestSpec),
                     services: services, group: MultiThreadedEventLoopGroup.singleton, children: children)
+            case .swift(let name) where configuration.swiftWorkers.isEventWorker(name):
+                return SwiftEventBackend(spec: current, services: services) {
+                    configuration.swiftWorkers.makeEvent(name)
+                }
             case .swift(let name):
                 return SwiftBackend(spec: current, services: services, gate: gate) {
                     configuration.swiftWorkers.make(name)

@@ -28,6 +28,8 @@ public struct WorkerSpec: Sendable, Equatable {
     public var connect: [String] = []
     /// How its process is confined (`sandbox:`).
     public var sandbox = SandboxPolicy()
+    /// How an event worker's `@task` handlers restart (`tasks:`).
+    public var taskBackoff = TaskBackoff.Policy()
 
     public init(name: String, code: WorkerCode, workingDirectory: String) {
         self.name = name
@@ -88,5 +90,15 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
         if let owner { text += owner }
         if let field { text += (owner == nil ? " field '\(field)'" : ", field '\(field)'") }
         return text + (owner == nil && field == nil ? " " : ": ") + message
+    }
+}
+
+extension WorkerSpec {
+    /// The limits of its event engine: the handler timeout and the task restart policy.
+    var engineLimits: EventEngine.Limits {
+        var limits = EventEngine.Limits()
+        limits.handlerTimeout = tickTimeout
+        limits.tasks = taskBackoff
+        return limits
     }
 }

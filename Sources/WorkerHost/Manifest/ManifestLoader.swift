@@ -114,6 +114,7 @@ extension ManifestLoader {
             if let maxErrors = fields["max_errors"] { spec.maxErrors = try maxErrorsValue(maxErrors.value) }
             if let env = fields["env"] { spec.environment = try environmentValue(env.value) }
             if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
+            if let tasks = fields["tasks"] { spec.taskBackoff = try taskBackoff(tasks.value) }
             spec.sandbox =
                 try fields["sandbox"].map { field throws(ManifestError) in
                     try self.sandbox(field.value, over: sandbox)
@@ -122,7 +123,7 @@ extension ManifestLoader {
         }
 
         static let knownFields: Set<String> = [
-            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox",
+            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox", "tasks",
         ]
 
         /// `connect:`, a list of declared block names.

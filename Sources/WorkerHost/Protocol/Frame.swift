@@ -59,6 +59,10 @@ enum WorkerFrame: Sendable, Equatable {
     case call(id: Int, method: String, params: JSONValue)
     /// A `ctx.log` line.
     case log(level: String, message: String)
+    /// An event worker loaded: its settings and handlers (checked by `HandlerSet.decode`).
+    case eventReady(version: Int, worker: JSONValue?, handlers: JSONValue?)
+    /// Handler run `id` ended: with the failure if it raised, or cancelled by the host.
+    case done(id: Int, failure: WorkerFailure?, cancelled: Bool)
 }
 
 /// Why a frame from a worker was refused.
@@ -96,6 +100,13 @@ extension WorkerFrame {
             return value
         }
         switch type {
+        case "ready" where object["mode"]?.stringValue == "event":
+            return .eventReady(
+                version: try need("v", \.intValue), worker: object["worker"], handlers: object["handlers"])
+        case "done":
+            return .done(
+                id: try need("id", \.intValue), failure: object["error"].flatMap(WorkerFailure.init(json:)),
+                cancelled: object["cancelled"]?.boolValue ?? false)
         case "ready":
             return .ready(version: try need("v", \.intValue), runtime: object["runtime"]?.stringValue ?? "unknown")
         case "fatal": return .fatal(try need("error", WorkerFailure.init(json:)))
@@ -160,6 +171,19 @@ enum HostFrame {
     }
 
     static let shutdown: JSONValue = ["type": "shutdown"]
+
+    /// Runs one handler of an event worker.
+    static func run(_ invocation: EventEngine.Invocation) -> JSONValue {
+        [
+            "type": "run", "id": .number(Double(invocation.id)), "handler": .number(Double(invocation.handler.id)),
+            "event": invocation.event?.json ?? .null,
+            "timeout": invocation.timeout.map { .number($0.seconds) } ?? .null,
+        ]
+    }
+
+    static func cancel(_ id: Int) -> JSONValue {
+        ["type": "cancel", "id": .number(Double(id))]
+    }
 }
 
 /// One tick, as the host asks a worker to run it.

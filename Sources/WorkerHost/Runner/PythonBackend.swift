@@ -29,6 +29,8 @@ final class PythonBackend: WorkerBackend {
     private let group: any EventLoopGroup
     private let children: ChildRegistry
     private let current = Mutex<WorkerConnection?>(nil)
+    /// Set once an event worker has loaded.
+    private let session = Mutex<PythonEventSession?>(nil)
     /// Set by `stop`/`kill`: a process that finishes spawning afterwards is ended at once.
     private let stopped = Mutex(false)
 
@@ -43,7 +45,7 @@ final class PythonBackend: WorkerBackend {
         self.children = children
     }
 
-    func start() async throws(StartFailure) {
+    func start() async throws(StartFailure) -> WorkerShape {
         let connection: WorkerConnection
         do {
             connection = try await WorkerConnection.start(
@@ -68,11 +70,30 @@ final class PythonBackend: WorkerBackend {
             await connection.terminate(grace: .zero)
             throw StartFailure(phase: .load, failure: WorkerFailure(type: "Stopped", message: "stopped while starting"))
         }
-        try await load(connection)
-        try await setup(connection)
+        guard let handlers = try await load(connection) else {
+            try await setup(connection)
+            return .tick
+        }
+        let events = PythonEventSession(connection: connection, services: services, callTimeout: spec.tickTimeout)
+        session.withLock { $0 = events }
+        events.start()
+        return .event(handlers)
     }
 
-    private func load(_ connection: WorkerConnection) async throws(StartFailure) {
+    func invoke(_ invocation: EventEngine.Invocation) async -> HandlerOutcome {
+        guard let events = session.withLock({ $0 }) else {
+            return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker process is not running"))
+        }
+        return await events.invoke(invocation)
+    }
+
+    func cancel(_ ids: [Int]) async {
+        session.withLock { $0 }?.cancel(ids)
+    }
+
+    /// Loads the code.
+    /// - Returns: an event worker's handlers, or `nil` for a tick worker.
+    private func load(_ connection: WorkerConnection) async throws(StartFailure) -> HandlerSet? {
         let script: String? = if case .python(let path) = spec.code { path } else { nil }
         let initFrame = HostFrame.initialize(
             worker: spec.name, script: script, interval: spec.every, tickTimeout: spec.tickTimeout,
@@ -80,8 +101,13 @@ final class PythonBackend: WorkerBackend {
         let reply = await exchange(connection, send: initFrame, within: Self.loadTimeout)
         switch reply {
         case .frame(.ready(let version, _)) where version == WorkerProtocol.version:
-            return
-        case .frame(.ready(let version, _)):
+            return nil
+        case .frame(.eventReady(let version, let worker, let handlers)) where version == WorkerProtocol.version:
+            do throws(HandlerSet.Refusal) { return try HandlerSet.decode(worker: worker, handlers: handlers) } catch {
+                await connection.terminate()
+                throw StartFailure(phase: .load, failure: WorkerFailure(type: "HandlerError", message: error.message))
+            }
+        case .frame(.ready(let version, _)), .frame(.eventReady(let version, _, _)):
             await connection.terminate()
             throw StartFailure(
                 phase: .load,
@@ -136,6 +162,7 @@ final class PythonBackend: WorkerBackend {
 
     func stop() async {
         stopped.withLock { $0 = true }
+        await session.withLock { $0 }?.close()
         guard let connection = current.withLock({ $0 }) else { return }
         connection.send(HostFrame.shutdown)  // it may already be gone: a failed write is harmless here
         if !Task.isCancelled, await connection.waitForExit(within: .seconds(2)) == nil {
@@ -147,6 +174,7 @@ final class PythonBackend: WorkerBackend {
 
     func kill() async {
         stopped.withLock { $0 = true }
+        await session.withLock { $0 }?.close()
         guard let connection = current.withLock({ $0 }) else { return }
         await connection.terminate(grace: .zero)
         current.withLock { $0 = nil }

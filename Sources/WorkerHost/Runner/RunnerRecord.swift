@@ -13,6 +13,8 @@ struct RunnerRecord: Sendable {
     var skipped = 0
     var restarts = 0
     var lastError: WorkerFailure?
+    /// An event worker's health at its last stop.
+    var events: EventHealth?
 
     init(spec: WorkerSpec) {
         self.spec = spec

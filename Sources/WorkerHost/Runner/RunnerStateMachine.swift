@@ -24,6 +24,20 @@ struct RunnerStateMachine: Sendable {
         case discardStale
         /// Write a line to the worker's log (and the host's log for warnings and errors).
         case log(LogLevel, String)
+        /// Run this handler on the current backend in a child task; report `.handlerFinished`.
+        case invoke(generation: Int, EventEngine.Invocation)
+        /// Cancel these handler runs.
+        case cancel([Int])
+        /// Run these handlers one after another in a child task (the first failure ends a startup); report
+        /// `.sequenceFinished`.
+        case runInOrder(generation: Int, [EventEngine.Invocation], Sequence)
+        /// Publish a runtime event on the host's bus.
+        case publish(kind: String, payload: JSONValue)
+    }
+
+    /// Which handlers `runInOrder` runs.
+    enum Sequence: Sendable, Equatable {
+        case startup, shutdown
     }
 
     /// Where the runner is with its backend.
@@ -38,6 +52,12 @@ struct RunnerStateMachine: Sendable {
         case ticking(since: Instant)
         /// The shell is stopping the backend; what follows once it has.
         case stopping(then: AfterStop)
+        /// An event worker's `on_startup` handlers run.
+        case startingUp
+        /// An event worker stops: handlers in flight finish (until the grace passes), then `on_shutdown` runs.
+        case draining(then: AfterStop)
+        /// Its `on_shutdown` handlers run.
+        case shuttingDown(then: AfterStop)
     }
 
     /// What happens once the backend has stopped.
@@ -54,13 +74,17 @@ struct RunnerStateMachine: Sendable {
     static let lead = Duration.milliseconds(5)
 
     /// What the API reads.
-    private(set) var record: RunnerRecord
-    private(set) var phase = Phase.idle
+    var record: RunnerRecord
+    var phase = Phase.idle
     /// Bumped for each backend, so that a late result of an old one is recognised.
-    private(set) var generation = 0
-    private(set) var scheduler: TickScheduler<Instant>?
+    var generation = 0
+    var scheduler: TickScheduler<Instant>?
+    /// An event worker's schedules, events and tasks, while it runs.
+    var engine: EventEngine?
     /// Set by `.shutdown`: the shell returns once `phase` is idle.
-    private(set) var shuttingDown = false
+    var shuttingDown = false
+    /// How an event worker's tasks restart (shortened by tests).
+    var limits = EventEngine.Limits()
 
     init(record: RunnerRecord) {
         self.record = record
@@ -72,9 +96,24 @@ struct RunnerStateMachine: Sendable {
     var finished: Bool { shuttingDown && phase == .idle }
 
     /// When the shell must call `timerFired` if nothing else happens: just before the next slot.
-    var wakeUp: Instant? {
+    var wakeUp: Instant? { wakeUp(now: .now, date: Date()) }
+
+    func wakeUp(now: Instant, date: Date) -> Instant? {
+        if let engine {
+            switch phase {
+            case .ready, .draining: return engine.wakeUp(now: now, date: date)
+            default: return nil
+            }
+        }
         guard phase == .ready, let next = scheduler?.next else { return nil }
         return next - Self.lead
+    }
+
+    /// The worker as the API shows it.
+    var status: WorkerStatus {
+        var status = record.status
+        status.events = engine?.report ?? record.events
+        return status
     }
 
     /// Whether `command` would be accepted now (the API answers 409 otherwise).
@@ -93,9 +132,9 @@ struct RunnerStateMachine: Sendable {
         case .start(let reason):
             return start(reason: reason, date: date)
         case .stop(let reason):
-            return stop(then: .stopped(reason: reason), reason: reason, date: date)
-        case .restart:
-            return restart(stopReason: "restart requested", startReason: "restarted", date: date)
+            return stop(then: .stopped(reason: reason), reason: reason, date: date, now: now)
+        case .restart(let reason):
+            return restart(stopReason: reason, startReason: "restarted", date: date, now: now)
         case .setInterval(let interval):
             record.spec.every = interval
             scheduler?.setInterval(interval, now: now)
@@ -104,20 +143,25 @@ struct RunnerStateMachine: Sendable {
             record.spec.code = .python(script: script)
             record.revision = revision
             return restart(
-                stopReason: "deploying revision \(revision)", startReason: "deployed revision \(revision)", date: date)
+                stopReason: "deploying revision \(revision)", startReason: "deployed revision \(revision)", date: date,
+                now: now)
         case .shutdown:
             shuttingDown = true
-            return stop(then: .stopped(reason: "host shutting down"), reason: "host shutting down", date: date)
+            return stop(
+                then: .stopped(reason: "host shutting down"), reason: "host shutting down", date: date, now: now)
         }
     }
 
     mutating func started(
-        generation started: Int, result: Result<Void, StartFailure>, restart: Bool, now: Instant, date: Date
+        generation started: Int, result: Result<Void, StartFailure>, shape: WorkerShape = .tick, restart: Bool,
+        now: Instant, date: Date
     ) -> [Action] {
         guard started == generation, phase == .launching(restart: restart) else {
             return result.isSuccess ? [.discardStale] : []
         }
         switch result {
+        case .success where shape != .tick:
+            return startedEvents(shape, now: now, date: date)
         case .success:
             scheduler = TickScheduler(interval: record.spec.every, start: restart ? now + record.spec.every : now)
             phase = .ready
@@ -138,6 +182,7 @@ struct RunnerStateMachine: Sendable {
     }
 
     mutating func timerFired(now: Instant, date: Date) -> [Action] {
+        if engine != nil { return engineTimerFired(now: now, date: date) }
         guard phase == .ready, let next = scheduler?.next, now >= next - Self.lead,
             let slot = scheduler?.fire(now: max(now, next))
         else { return [] }
@@ -159,7 +204,15 @@ struct RunnerStateMachine: Sendable {
         case .success: return []
         case .failed(let failed), .crashed(let failed): failure = failed
         }
-        var actions: [Action] = [.log(.error, "tick failed: \(failure)")]
+        var actions: [Action] = [
+            .log(.error, "tick failed: \(failure)"),
+            .publish(
+                kind: "worker.tick_failed",
+                payload: [
+                    "worker": .string(spec.name), "tick": .number(Double(record.ticks)),
+                    "error": .string("\(failure)"), "consecutive_errors": .number(Double(record.budget.consecutive)),
+                ]),
+        ]
         if exhausted {
             phase = .stopping(then: .failed(reason: "stopped after \(record.spec.maxErrors) consecutive errors"))
             actions.append(.stopBackend)
@@ -176,6 +229,8 @@ struct RunnerStateMachine: Sendable {
         guard case .stopping(let then) = phase else { return [] }
         generation += 1
         scheduler = nil
+        if let engine { record.events = engine.report }
+        engine = nil
         phase = .idle
         switch then {
         case .stopped(let reason):
@@ -195,7 +250,7 @@ struct RunnerStateMachine: Sendable {
 
     // MARK: - Steps
 
-    private mutating func start(reason: String, date: Date) -> [Action] {
+    mutating func start(reason: String, date: Date) -> [Action] {
         guard !shuttingDown, phase == .idle, transition(.start, reason, date) else { return [] }
         record.resetCounters()
         generation += 1
@@ -203,7 +258,8 @@ struct RunnerStateMachine: Sendable {
         return [.openLog, .launch(generation: generation, restart: false)]
     }
 
-    private mutating func stop(then: AfterStop, reason: String, date: Date) -> [Action] {
+    mutating func stop(then: AfterStop, reason: String, date: Date, now: Instant = .now) -> [Action] {
+        if let redirected = redirectStop(then: then, reason: reason, date: date, now: now) { return redirected }
         if case .stopping(let current) = phase {  // the latest command decides what follows, but an error stays
             if record.lifecycle.accepts(.stop) { transition(.stop, reason, date) }
             if case .failed = current {} else { phase = .stopping(then: then) }
@@ -219,13 +275,14 @@ struct RunnerStateMachine: Sendable {
         return [.stopBackend]
     }
 
-    private mutating func restart(stopReason: String, startReason: String, date: Date) -> [Action] {
+    private mutating func restart(stopReason: String, startReason: String, date: Date, now: Instant) -> [Action] {
         guard record.lifecycle.accepts(.stop), phase != .idle else { return start(reason: startReason, date: date) }
-        return stop(then: .start(stopReason: stopReason, startReason: startReason), reason: stopReason, date: date)
+        return stop(
+            then: .start(stopReason: stopReason, startReason: startReason), reason: stopReason, date: date, now: now)
     }
 
     @discardableResult
-    private mutating func transition(_ event: LifecycleStateMachine.Event, _ reason: String, _ date: Date) -> Bool {
+    mutating func transition(_ event: LifecycleStateMachine.Event, _ reason: String, _ date: Date) -> Bool {
         do {
             try record.lifecycle.handle(event, at: date, reason: reason)
             return true

@@ -7,9 +7,16 @@ public final class Supervisor: Service {
     private let runners: [WorkerRunner]
     private let byName: [String: WorkerRunner]
 
-    init(runners: [WorkerRunner]) {
+    /// - Parameters:
+    ///   - bus: every runner receives its events (each keeps only the kinds it listens to).
+    ///   - directory: filled with the runners, for workers that restart their peers.
+    init(runners: [WorkerRunner], bus: EventBus? = nil, directory: WorkerDirectory? = nil) {
         self.runners = runners
         self.byName = Dictionary(runners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        directory?.register(runners)
+        bus?.subscribe { envelope in
+            for runner in runners { runner.deliver(envelope) }
+        }
     }
 
     public func run() async throws {

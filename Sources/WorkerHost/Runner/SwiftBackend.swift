@@ -19,7 +19,7 @@ final class SwiftBackend: WorkerBackend {
         self.make = make
     }
 
-    func start() async throws(StartFailure) {
+    func start() async throws(StartFailure) -> WorkerShape {
         guard let worker = make() else {
             throw StartFailure(
                 phase: .load, failure: WorkerFailure(type: "LookupError", message: "no Swift worker named \(spec.name)")
@@ -31,6 +31,7 @@ final class SwiftBackend: WorkerBackend {
         if case .failure(let error) = result {
             throw StartFailure(phase: .setup, failure: Self.failure(error))
         }
+        return .tick
     }
 
     func tick(_ request: TickRequest) async -> TickOutcome {

@@ -20,6 +20,7 @@ extension TickWorker {
 /// The Swift workers a manifest can name with `swift:`.
 public struct TickWorkerRegistry: Sendable {
     private var factories: [String: @Sendable () -> any TickWorker] = [:]
+    private var eventFactories: [String: @Sendable () -> Worker] = [:]
 
     public init() {}
 
@@ -28,11 +29,24 @@ public struct TickWorkerRegistry: Sendable {
         factories[name] = factory
     }
 
+    /// Registers an event worker under `name`; each start makes a new one (its handlers' captured state is fresh).
+    public mutating func register(_ name: String, _ factory: @escaping @Sendable () -> Worker) {
+        eventFactories[name] = factory
+    }
+
     /// The registered names.
-    public var names: Set<String> { Set(factories.keys) }
+    public var names: Set<String> { Set(factories.keys).union(eventFactories.keys) }
 
     func make(_ name: String) -> (any TickWorker)? {
         factories[name]?()
+    }
+
+    func makeEvent(_ name: String) -> Worker? {
+        eventFactories[name]?()
+    }
+
+    func isEventWorker(_ name: String) -> Bool {
+        eventFactories[name] != nil
     }
 }
 

@@ -3,15 +3,27 @@
 /// The runner calls `start`, then `tick` one at a time, then `stop`; `stop` may be called while a tick
 /// runs, and that tick then ends promptly.
 protocol WorkerBackend: Sendable {
-    /// Loads the code and runs `setup`.
+    /// Loads the code and runs `setup` (a tick worker) or lists its handlers (an event worker).
     /// - Throws: `StartFailure` when the code cannot load or `setup` fails.
-    func start() async throws(StartFailure)
+    func start() async throws(StartFailure) -> WorkerShape
     /// Runs one tick; `on_error` has already run when the outcome is a failure.
     func tick(_ request: TickRequest) async -> TickOutcome
     /// Stops: a graceful shutdown, then signals, within a bounded time.
     func stop() async
     /// Ends it at once, without a graceful shutdown (the host is being cancelled).
     func kill() async
+    /// Runs one handler of an event worker.
+    func invoke(_ invocation: EventEngine.Invocation) async -> HandlerOutcome
+    /// Cancels handler runs; each one's `invoke` then returns `.cancelled` promptly.
+    func cancel(_ ids: [Int]) async
+}
+
+extension WorkerBackend {
+    func invoke(_ invocation: EventEngine.Invocation) async -> HandlerOutcome {
+        .crashed(WorkerFailure(type: "ProtocolError", message: "not an event worker"))
+    }
+
+    func cancel(_ ids: [Int]) async {}
 }
 
 /// How one tick ended.

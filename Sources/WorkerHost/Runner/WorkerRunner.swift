@@ -13,7 +13,7 @@ final class WorkerRunner: Sendable {
     enum Command: Sendable {
         case start(reason: String)
         case stop(reason: String)
-        case restart
+        case restart(reason: String)
         case setInterval(Duration)
         case deploy(script: String, revision: Int)
         case shutdown
@@ -21,8 +21,11 @@ final class WorkerRunner: Sendable {
 
     enum Event: Sendable {
         case command(Command)
-        case started(generation: Int, any WorkerBackend, Result<Void, StartFailure>, restart: Bool)
+        case started(generation: Int, any WorkerBackend, Result<WorkerShape, StartFailure>, restart: Bool)
         case tickFinished(generation: Int, TickOutcome)
+        case handlerFinished(generation: Int, id: Int, HandlerOutcome)
+        case sequenceFinished(generation: Int, RunnerStateMachine.Sequence, WorkerFailure?)
+        case delivered(EventEnvelope)
     }
 
     let name: String
@@ -31,22 +34,35 @@ final class WorkerRunner: Sendable {
     private let makeBackend: @Sendable (WorkerSpec) -> any WorkerBackend
     let log: WorkerLog
     private let logger: Logger
+    /// Where lifecycle changes and runtime events are published.
+    let bus: EventBus?
+    /// The event kinds its handlers listen to, while it runs: other events are not even queued.
+    private let listening = Mutex<Set<String>>([])
 
     init(
-        spec: WorkerSpec, revision: Int = 0, log: WorkerLog, logger: Logger,
-        makeBackend: @escaping @Sendable (WorkerSpec) -> any WorkerBackend
+        spec: WorkerSpec, revision: Int = 0, log: WorkerLog, logger: Logger, bus: EventBus? = nil,
+        limits: EventEngine.Limits = .init(), makeBackend: @escaping @Sendable (WorkerSpec) -> any WorkerBackend
     ) {
         self.name = spec.name
         self.log = log
         self.logger = logger
+        self.bus = bus
         self.makeBackend = makeBackend
         var record = RunnerRecord(spec: spec)
         record.revision = revision
-        self.machine = Mutex(RunnerStateMachine(record: record))
+        var machine = RunnerStateMachine(record: record)
+        machine.limits = limits
+        self.machine = Mutex(machine)
     }
 
     /// The worker as it is now.
-    var status: WorkerStatus { machine.withLock { $0.record.status } }
+    var status: WorkerStatus { machine.withLock { $0.status } }
+
+    /// Hands an event from the bus to the worker, if one of its handlers listens to that kind.
+    func deliver(_ envelope: EventEnvelope) {
+        guard listening.withLock({ $0.contains(envelope.kind) }) else { return }
+        mailbox.post(.delivered(envelope))
+    }
 
     /// Asks the worker to do something.
     /// - Throws: `LifecycleStateMachine.Refusal` when the command makes no sense now (start while running).
@@ -67,6 +83,8 @@ final class WorkerRunner: Sendable {
                     return
                 }
                 let actions = feed(event)
+                let kinds = machine.withLock { $0.listenedKinds }
+                listening.withLock { $0 = kinds }
                 for action in actions { await perform(action, event: event, backend: &backend, group: &group) }
             }
         }
@@ -81,9 +99,17 @@ final class WorkerRunner: Sendable {
             case nil: machine.timerFired(now: now, date: date)
             case .command(let command): machine.command(command, now: now, date: date)
             case .started(let generation, _, let result, let restart):
-                machine.started(generation: generation, result: result, restart: restart, now: now, date: date)
+                machine.started(
+                    generation: generation, result: result.map { _ in () }, shape: (try? result.get()) ?? .tick,
+                    restart: restart, now: now, date: date)
             case .tickFinished(let generation, let outcome):
                 machine.tickFinished(generation: generation, outcome, now: now, date: date)
+            case .handlerFinished(let generation, let id, let outcome):
+                machine.handlerFinished(generation: generation, id: id, outcome, now: now, date: date)
+            case .sequenceFinished(let generation, let sequence, let failure):
+                machine.sequenceFinished(generation: generation, sequence, failure, now: now, date: date)
+            case .delivered(let envelope):
+                machine.deliver(envelope, now: now, date: date)
             }
         }
     }
@@ -99,10 +125,9 @@ final class WorkerRunner: Sendable {
             let started = makeBackend(machine.withLock { $0.spec })
             backend = started
             group.addTask { [mailbox] in
-                let result: Result<Void, StartFailure>
+                let result: Result<WorkerShape, StartFailure>
                 do throws(StartFailure) {
-                    try await started.start()
-                    result = .success(())
+                    result = .success(try await started.start())
                 } catch {
                     result = .failure(error)
                 }
@@ -126,7 +151,48 @@ final class WorkerRunner: Sendable {
         case .log(let level, let message):
             log.write(level: level, message)
             report(level, message)
+        case .invoke(let generation, let invocation):
+            guard let current = backend else { return }
+            group.addTask { [mailbox] in
+                let outcome = await current.invoke(invocation)
+                mailbox.post(.handlerFinished(generation: generation, id: invocation.id, outcome))
+            }
+        case .cancel(let ids):
+            await backend?.cancel(ids)
+        case .runInOrder(let generation, let invocations, let sequence):
+            guard let current = backend else { return }
+            group.addTask { [mailbox] in
+                let failure = await Self.runInOrder(invocations, on: current, sequence: sequence)
+                mailbox.post(.sequenceFinished(generation: generation, sequence, failure))
+            }
+        case .publish(let kind, let payload):
+            bus?.publish(kind: kind, payload: payload, source: "host")
         }
+    }
+
+    /// Runs handlers one after another: a startup stops at the first failure; a shutdown runs them all.
+    /// - Returns: the first failure.
+    private static func runInOrder(
+        _ invocations: [EventEngine.Invocation], on backend: any WorkerBackend, sequence: RunnerStateMachine.Sequence
+    ) async -> WorkerFailure? {
+        var first: WorkerFailure?
+        for invocation in invocations {
+            let failure: WorkerFailure? =
+                switch await backend.invoke(invocation) {
+                case .success: nil
+                case .cancelled:
+                    WorkerFailure(type: "CancelledError", message: "\(invocation.handler.name) was cancelled")
+                case .failed(let failure), .crashed(let failure): failure
+                }
+            guard let failure else { continue }
+            first =
+                first
+                ?? WorkerFailure(
+                    type: failure.type, message: "\(invocation.handler.name): \(failure.message)",
+                    traceback: failure.traceback)
+            if sequence == .startup { break }
+        }
+        return first
     }
 
     /// Runs one input through the machine and logs the lifecycle transitions it made to the host's log.
@@ -140,6 +206,12 @@ final class WorkerRunner: Sendable {
             return (actions, Array(new))
         }
         for transition in transitions {
+            bus?.publish(
+                kind: "worker.state",
+                payload: [
+                    "worker": .string(name), "from": .string(transition.from.rawValue),
+                    "to": .string(transition.to.rawValue), "reason": .string(transition.reason),
+                ], source: "host")
             logger.info(
                 "worker \(transition.from) → \(transition.to)",
                 metadata: [

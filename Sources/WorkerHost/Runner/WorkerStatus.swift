@@ -27,6 +27,8 @@ public struct WorkerStatus: Sendable, Codable, Equatable {
     public var restarts: Int
     public var lastError: WorkerFailure?
     public var transitions: [LifecycleTransition]
+    /// An event worker's handlers: failures, queue, skipped schedule runs, tasks.
+    public var events: EventHealth?
 
     /// The interval as a person writes it.
     public var interval: String {

@@ -1,10 +1,13 @@
 """The Botyard worker SDK: what a strategy's ``ctx`` offers, and the runner the host starts.
 
 Standard library only. A strategy never imports the runner; it defines ``tick(ctx)`` (and optionally
-``setup(ctx)`` and ``on_error(ctx, error)``) and may import the errors below.
+``setup(ctx)`` and ``on_error(ctx, error)``), or one ``Worker`` with async handlers (event mode), and
+may import the errors below.
 """
 
+from .client import RuntimeClient
 from .errors import BlockNotConnectedError, BotyardError, BybitError, ProtocolError, TickTimeoutError
+from .worker import EventEnvelope, Worker
 
 PROTOCOL_VERSION = 1
 
@@ -15,4 +18,7 @@ __all__ = [
     "ProtocolError",
     "TickTimeoutError",
     "PROTOCOL_VERSION",
+    "EventEnvelope",
+    "RuntimeClient",
+    "Worker",
 ]

@@ -24,52 +24,68 @@ ADAPTER_BLOCKS = {
 }
 
 
+def state_key(key):
+    """A state key, checked: a non-empty str of at most 256 UTF-8 bytes."""
+    if not isinstance(key, str):
+        raise ValueError(f"state key must be a str, not {type(key).__name__}")
+    if not key:
+        raise ValueError("state key must not be empty")
+    size = len(key.encode())
+    if size > MAX_KEY_BYTES:
+        raise ValueError(f"state key is {size} bytes; the limit is {MAX_KEY_BYTES}")
+    return key
+
+
+def state_json(key, value):
+    """A state value as the JSON text that is stored; ValueError when it is not JSON or over 1 MiB."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"state value for {key!r} is not JSON: {error}") from None
+    size = len(text.encode())
+    if size > MAX_VALUE_BYTES:
+        raise ValueError(f"state value for {key!r} is {size} bytes; the limit is 1 MiB")
+    return text
+
+
+def incr_amount(by):
+    """What ``incr`` adds, checked: a number (an int below 2**53, which JSON carries exactly)."""
+    if isinstance(by, bool) or not isinstance(by, (int, float)):
+        raise ValueError("incr adds a number")
+    if isinstance(by, int) and abs(by) >= 2**53:
+        raise ValueError("incr adds at most 2**53 at a time (larger integers cannot be sent exactly)")
+    return by
+
+
+def state_value(reply, default):
+    """The value a ``state.get`` reply carries, or ``default`` when the key is not set."""
+    if not reply["found"]:
+        return default
+    return json.loads(reply["json"])
+
+
 class State:
     """``ctx.state``: a persistent JSON key-value store of this worker's own."""
 
     def __init__(self, conn):
         self._conn = conn
 
-    @staticmethod
-    def _key(key):
-        if not isinstance(key, str):
-            raise ValueError(f"state key must be a str, not {type(key).__name__}")
-        if not key:
-            raise ValueError("state key must not be empty")
-        size = len(key.encode())
-        if size > MAX_KEY_BYTES:
-            raise ValueError(f"state key is {size} bytes; the limit is {MAX_KEY_BYTES}")
-        return key
-
     def get(self, key, default=None):
-        reply = self._conn.call("state.get", {"key": self._key(key)})
-        if not reply["found"]:
-            return default
-        return json.loads(reply["json"])
+        return state_value(self._conn.call("state.get", {"key": state_key(key)}), default)
 
     def set(self, key, value):
-        key = self._key(key)
-        try:
-            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"state value for {key!r} is not JSON: {error}") from None
-        size = len(text.encode())
-        if size > MAX_VALUE_BYTES:
-            raise ValueError(f"state value for {key!r} is {size} bytes; the limit is 1 MiB")
-        self._conn.call("state.set", {"key": key, "json": text})
+        key = state_key(key)
+        self._conn.call("state.set", {"key": key, "json": state_json(key, value)})
 
     def delete(self, key):
-        return self._conn.call("state.delete", {"key": self._key(key)})
+        return self._conn.call("state.delete", {"key": state_key(key)})
 
     def keys(self, prefix=""):
         return self._conn.call("state.keys", {"prefix": prefix})
 
     def incr(self, key, by=1):
-        if isinstance(by, bool) or not isinstance(by, (int, float)):
-            raise ValueError("incr adds a number")
-        if isinstance(by, int) and abs(by) >= 2**53:
-            raise ValueError("incr adds at most 2**53 at a time (larger integers cannot be sent exactly)")
-        return json.loads(self._conn.call("state.incr", {"key": self._key(key), "by": by}))
+        by = incr_amount(by)
+        return json.loads(self._conn.call("state.incr", {"key": state_key(key), "by": by}))
 
 
 class Log:
@@ -115,6 +131,43 @@ class Response:
         return f"<Response [{self.status}]>"
 
 
+def http_params(method, url, params, headers, body, timeout):
+    """The params of an ``http.request`` call."""
+    return {
+        "method": method,
+        "url": url,
+        "params": {str(k): str(v) for k, v in (params or {}).items()},
+        "headers": {str(k): str(v) for k, v in (headers or {}).items()},
+        "body": body,
+        "timeout": timeout,
+    }
+
+
+def post_body(json, data, headers):
+    """A POST's body text and headers (with a Content-Type) from ``json=`` or ``data=``."""
+    headers = dict(headers or {})
+    body = None
+    if json is not None:
+        import json as _json
+
+        body = _json.dumps(json, separators=(",", ":"))
+        headers.setdefault("Content-Type", "application/json")
+    elif data is not None:
+        if isinstance(data, dict):
+            from urllib.parse import urlencode
+
+            body = urlencode(data)
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        else:
+            body = data.decode() if isinstance(data, bytes) else str(data)
+    return body, headers
+
+
+def response(reply):
+    """The ``Response`` of an ``http.request`` reply."""
+    return Response(int(reply["status"]), reply["headers"], reply["text"])
+
+
 class Http:
     """``ctx.http``: GET and POST, made by the host."""
 
@@ -122,38 +175,13 @@ class Http:
         self._conn = conn
 
     def _request(self, method, url, params, headers, body, timeout):
-        reply = self._conn.call(
-            "http.request",
-            {
-                "method": method,
-                "url": url,
-                "params": {str(k): str(v) for k, v in (params or {}).items()},
-                "headers": {str(k): str(v) for k, v in (headers or {}).items()},
-                "body": body,
-                "timeout": timeout,
-            },
-        )
-        return Response(int(reply["status"]), reply["headers"], reply["text"])
+        return response(self._conn.call("http.request", http_params(method, url, params, headers, body, timeout)))
 
     def get(self, url, params=None, headers=None, timeout=10):
         return self._request("GET", url, params, headers, None, timeout)
 
     def post(self, url, json=None, data=None, headers=None, timeout=10):
-        headers = dict(headers or {})
-        body = None
-        if json is not None:
-            import json as _json
-
-            body = _json.dumps(json, separators=(",", ":"))
-            headers.setdefault("Content-Type", "application/json")
-        elif data is not None:
-            if isinstance(data, dict):
-                from urllib.parse import urlencode
-
-                body = urlencode(data)
-                headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-            else:
-                body = data.decode() if isinstance(data, bytes) else str(data)
+        body, headers = post_body(json, data, headers)
         return self._request("POST", url, None, headers, body, timeout)
 
 

@@ -1,4 +1,6 @@
-"""Exceptions a strategy may see."""
+"""Exceptions a strategy may see, and how the runners report them to the host."""
+
+import traceback
 
 
 class BotyardError(Exception):
@@ -46,3 +48,28 @@ HOST_ERRORS = {
     "ProtocolError": ProtocolError,
     "BybitError": BybitError,
 }
+
+
+def describe(error, skip_frames=1):
+    """An error as the protocol reports it: type, message, traceback (without the runner's frames)."""
+    text = "".join(traceback.format_exception(type(error), error, trimmed_traceback(error, skip_frames)))
+    return {"type": type(error).__name__, "message": str(error), "traceback": text}
+
+
+def trimmed_traceback(error, skip_frames):
+    """The error's traceback without its first ``skip_frames`` frames (the runner's own)."""
+    tb = error.__traceback__
+    for _ in range(skip_frames):
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+    return tb
+
+
+def host_error(error):
+    """The exception to raise for a call's ``error`` object, as the host named it."""
+    error = error or {}
+    kind = HOST_ERRORS.get(error.get("type"), RuntimeError)
+    from_host = getattr(kind, "from_host", None)
+    if from_host is not None:
+        return from_host(error)
+    return kind(error.get("message", "call failed"))

@@ -1,14 +1,25 @@
 """The worker side of the worker protocol: newline-delimited JSON over the socket on fd 3.
 
-See docs/protocol.md. Calls are synchronous: the worker sends ``call`` and reads frames until the
-``result`` with the same id (a stale result of an interrupted call is skipped).
+See docs/protocol.md. In tick mode (``Connection``) calls are synchronous: the worker sends ``call``
+and reads frames until the ``result`` with the same id (a stale result of an interrupted call is
+skipped). In event mode (``AsyncConnection``) many calls wait at once, each on a future of its own,
+and the event runner routes every ``result`` to its call.
 """
 
+import asyncio
 import json
 import os
 import socket
 
-from .errors import HOST_ERRORS, ProtocolError
+from .errors import host_error
+
+# The longest frame the host takes from a worker.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+
+def encode(frame):
+    """A frame as one line of compact JSON (raises ValueError or TypeError for what JSON cannot hold)."""
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False).encode() + b"\n"
 
 
 class Connection:
@@ -30,7 +41,7 @@ class Connection:
         return cls(sock)
 
     def send(self, frame):
-        data = json.dumps(frame, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        data = encode(frame)
         self.busy += 1
         try:
             self._sock.sendall(data)
@@ -69,12 +80,28 @@ class Connection:
             self._idle()
         if frame.get("ok"):
             return frame.get("value")
-        error = frame.get("error") or {}
-        kind = HOST_ERRORS.get(error.get("type"), RuntimeError)
-        from_host = getattr(kind, "from_host", None)
-        if from_host is not None:
-            raise from_host(error)
-        raise kind(error.get("message", "ctx call failed"))
+        raise host_error(frame.get("error"))
+
+    def take_buffered(self):
+        """Hands the socket over: the bytes read ahead but not yet returned as frames.
+
+        Leaves the socket non-blocking (as asyncio wants it); this connection must not read again.
+        """
+        self._sock.setblocking(False)
+        chunks = []
+        while True:
+            try:
+                chunk = self._reader.read1(65536)
+            except BlockingIOError:
+                break
+            if not chunk:  # nothing more without waiting (or the host closed the socket)
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @property
+    def socket(self):
+        return self._sock
 
     def close(self):
         try:
@@ -82,3 +109,50 @@ class Connection:
             self._sock.close()
         except OSError:
             pass
+
+
+class AsyncConnection:
+    """The event runner's frame connection: writes whole lines, and calls that wait concurrently.
+
+    ``send`` encodes the whole frame before writing it, so frames never interleave; ``call`` waits
+    on a future that ``resolve`` completes when the host's ``result`` with that id arrives.
+    """
+
+    def __init__(self, reader, writer):
+        self._reader = reader
+        self._writer = writer
+        self._next_id = 0
+        self._waiting = {}
+
+    def send(self, frame):
+        data = encode(frame)
+        if len(data) > MAX_FRAME_BYTES:
+            raise ValueError(f"a {frame.get('type')} frame of {len(data)} bytes; the host takes at most 4 MiB")
+        self._writer.write(data)
+
+    async def recv_line(self):
+        """The next line from the host (bytes), or ``b""`` when the host closed the socket."""
+        return await self._reader.readline()
+
+    async def call(self, method, params):
+        """Sends a call and returns its value; raises the error the host reports."""
+        self._next_id += 1
+        call_id = self._next_id
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[call_id] = future
+        try:
+            self.send({"type": "call", "id": call_id, "method": method, "params": params})
+            await self._writer.drain()  # waits while the host is not reading (flow control)
+            frame = await future
+        finally:
+            self._waiting.pop(call_id, None)
+        if frame.get("ok"):
+            return frame.get("value")
+        raise host_error(frame.get("error"))
+
+    def resolve(self, frame):
+        """Hands a ``result`` frame to the call waiting for it; a result nobody waits for is dropped."""
+        call_id = frame.get("id")
+        future = self._waiting.get(call_id) if isinstance(call_id, int) else None
+        if future is not None and not future.done():
+            future.set_result(frame)

@@ -1,7 +1,9 @@
 """The process the host starts for a Python worker: ``python3 -m botyard.runner``.
 
-It loads the strategy named in the host's ``init`` frame, then runs ``setup``, ``tick`` and ``on_error``
-as the host asks, enforcing each tick's timeout by raising ``TickTimeoutError`` inside the tick.
+It loads the strategy named in the host's ``init`` frame. A strategy with a module-level
+``botyard.Worker`` runs in event mode (``botyard.event_runner``). Otherwise it runs ``setup``, ``tick``
+and ``on_error`` as the host asks, enforcing each tick's timeout by raising ``TickTimeoutError`` inside
+the tick.
 """
 
 import importlib.util
@@ -13,21 +15,12 @@ import traceback
 
 from . import PROTOCOL_VERSION
 from .context import Context
-from .errors import TickTimeoutError
+from .errors import TickTimeoutError, describe
 from .protocol import Connection
+from .worker import Worker
 
 # How long on_error may run after a failed tick.
 ON_ERROR_SECONDS = 5.0
-
-
-def describe(error, skip_frames=1):
-    """An error as the protocol reports it: type, message, traceback (without the runner's frames)."""
-    tb = error.__traceback__
-    for _ in range(skip_frames):
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(error), error, tb))
-    return {"type": type(error).__name__, "message": str(error), "traceback": text}
 
 
 class Alarm:
@@ -100,12 +93,22 @@ def load_failure(path, error):
     return failure
 
 
+def find_workers(module):
+    """The module-level ``Worker`` objects: (variable, worker) pairs, each worker once."""
+    found = {}
+    for var, value in vars(module).items():
+        if isinstance(value, Worker):
+            found.setdefault(id(value), (var, value))
+    return list(found.values())
+
+
 class Runner:
     def __init__(self, conn):
         self.conn = conn
         self.alarm = Alarm(conn)
         self.module = None
         self.ctx = None
+        self.worker = None  # the module's botyard.Worker: event mode
 
     def start(self):
         init = self.conn.recv()
@@ -120,13 +123,30 @@ class Runner:
         except BaseException as error:  # anything the script raises at import time is a load failure
             self.fatal(load_failure(path, error))
             return False
-        if not callable(getattr(self.module, "tick", None)):
-            self.fatal({"type": "LoadError", "message": f"{path} defines no tick(ctx) function", "file": path})
+        if not self.choose_mode(path):
             return False
+        if self.worker is not None:
+            return True  # event mode: the event runner sends its own ready
         worker = init.get("worker", {})
         self.ctx = Context(self.conn, worker.get("name", "worker"), worker.get("interval"), init.get("blocks", ()))
         self.conn.send({"type": "ready", "v": PROTOCOL_VERSION, "runtime": f"python/{sys.version.split()[0]}"})
         return True
+
+    def choose_mode(self, path):
+        """Event mode with the module's one ``Worker``, else tick mode; False (after a fatal) for neither."""
+        workers = find_workers(self.module)
+        if len(workers) > 1:
+            named = ", ".join(f"{var} (Worker {worker.name!r})" for var, worker in workers)
+            message = f"{path} defines more than one botyard.Worker: {named}; a file holds one worker"
+        elif workers:
+            self.worker = workers[0][1]
+            return True
+        elif callable(getattr(self.module, "tick", None)):
+            return True
+        else:
+            message = f"{path} defines no tick(ctx) function and no botyard.Worker"
+        self.fatal({"type": "LoadError", "message": message, "file": path})
+        return False
 
     def fatal(self, failure):
         self.conn.send({"type": "fatal", "error": failure})
@@ -193,6 +213,10 @@ def main():
     runner = Runner(conn)
     try:
         if runner.start():
+            if runner.worker is not None:
+                from .event_runner import run_worker
+
+                run_worker(conn, runner.worker)  # ends the process
             runner.serve()
     except (BrokenPipeError, ConnectionResetError):
         pass  # the host is gone

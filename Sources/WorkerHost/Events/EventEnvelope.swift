@@ -1,0 +1,63 @@
+import AdapterKit
+import Foundation
+
+/// One event on the host's bus, as every handler receives it.
+public struct EventEnvelope: Sendable, Equatable {
+    /// A unique id (UUID text).
+    public var eventID: String
+    /// A host-wide increasing number: later events have larger numbers.
+    public var seq: Int
+    /// When it was published.
+    public var timestamp: Date
+    /// What happened, e.g. `worker.state`, `notify`, `desk.fill`.
+    public var kind: String
+    /// Its data: a JSON object.
+    public var payload: JSONValue
+    /// Who published it: `host`, or a worker's name.
+    public var source: String
+
+    public init(eventID: String, seq: Int, timestamp: Date, kind: String, payload: JSONValue, source: String) {
+        self.eventID = eventID
+        self.seq = seq
+        self.timestamp = timestamp
+        self.kind = kind
+        self.payload = payload
+        self.source = source
+    }
+
+    /// As workers read it: `{"event_id", "seq", "timestamp", "kind", "payload", "source"}`.
+    public var json: JSONValue {
+        [
+            "event_id": .string(eventID), "seq": .number(Double(seq)),
+            "timestamp": .number(timestamp.timeIntervalSince1970), "kind": .string(kind), "payload": payload,
+            "source": .string(source),
+        ]
+    }
+}
+
+/// Checks on what a worker may publish.
+public enum EventKind {
+    /// Prefixes the host keeps for itself: a worker's publish of these is refused.
+    public static let reserved = [
+        "turn.", "prompt.", "session.", "transport.", "capabilities.", "component.", "worker.",
+    ]
+    /// The longest kind, in bytes.
+    public static let maxBytes = 128
+    /// The largest payload, as JSON text.
+    public static let maxPayloadBytes = 256 * 1024
+
+    /// Why `kind` cannot be published by a worker, or `nil` when it can.
+    public static func problem(publishing kind: String) -> String? {
+        guard !kind.isEmpty, kind.utf8.count <= maxBytes else {
+            return "an event kind is 1 to \(maxBytes) bytes"
+        }
+        guard kind.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && $0.value < 127 }) else {
+            return "an event kind is printable ASCII without spaces, like desk.fill"
+        }
+        if let prefix = reserved.first(where: kind.hasPrefix) {
+            return
+                "the '\(prefix)' prefix is reserved for the host; use your own, like desk.\(kind.dropFirst(prefix.count))"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,34 @@
+import AdapterKit
+import Synchronization
+
+/// The host's workers by name, for what one worker asks of another (`client.restart_worker`).
+///
+/// Filled once the runners exist; ctx calls made before that find no worker.
+final class WorkerDirectory: Sendable {
+    private let runners = Mutex<[String: WorkerRunner]>([:])
+
+    init() {}
+
+    func register(_ list: [WorkerRunner]) {
+        runners.withLock { runners in
+            for runner in list { runners[runner.name] = runner }
+        }
+    }
+
+    func runner(named name: String) -> WorkerRunner? {
+        runners.withLock { $0[name] }
+    }
+
+    /// Restarts a worker on behalf of another.
+    func restart(_ name: String, by worker: String) -> Result<JSONValue, CallError> {
+        guard let runner = runner(named: name) else {
+            return .failure(CallError(.valueError, "no worker named '\(name)'"))
+        }
+        do throws(LifecycleStateMachine.Refusal) {
+            try runner.send(.restart(reason: "restart requested by worker \(worker)"))
+        } catch {
+            return .failure(CallError(.runtime, "cannot restart \(name): \(error)"))
+        }
+        return .success(["worker": .string(name), "state": .string(runner.status.state.rawValue)])
+    }
+}

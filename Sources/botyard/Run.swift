@@ -22,6 +22,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Log the host's own activity (info level) to stderr.")
     var verbose = false
 
+    @Option(name: .customLong("flag"), help: "Turn a manifest flag on or off: --flag bridge-enabled=on (repeatable).")
+    var flags: [String] = []
+
     func run() async throws {
         var registry = TickWorkerRegistry()
         ExampleStrategies.register(into: &registry)
@@ -50,8 +53,10 @@ struct Run: AsyncParsableCommand {
         guard every == nil else {
             throw ValidationError("--every is for a lone script; a manifest sets 'every:' per worker")
         }
+        var loader = ManifestLoader(swiftWorkers: registry.names)
+        loader.flagOverrides = try FlagArguments.parse(flags)
         do {
-            return try ManifestLoader(swiftWorkers: registry.names).load(path: path)
+            return try loader.load(path: path)
         } catch {
             throw ValidationError(error.description)
         }
@@ -107,5 +112,21 @@ struct Check: AsyncParsableCommand {
         }
         if failed { throw ExitCode.failure }
         print("\(path): \(manifest.workers.count) worker(s) OK")
+    }
+}
+
+/// `--flag name=on|off`.
+enum FlagArguments {
+    static func parse(_ arguments: [String]) throws -> [String: Bool] {
+        var flags: [String: Bool] = [:]
+        for argument in arguments {
+            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            let values = ["on": true, "true": true, "1": true, "off": false, "false": false, "0": false]
+            guard parts.count == 2, FlagName.isValid(parts[0]), let on = values[parts[1].lowercased()] else {
+                throw ValidationError("--flag \(argument): write it as name=on or name=off")
+            }
+            flags[parts[0]] = on
+        }
+        return flags
     }
 }

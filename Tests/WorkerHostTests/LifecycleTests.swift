@@ -47,6 +47,15 @@ struct LifecycleTests {
         #expect(machine.state == .loading)
     }
 
+    @Test func aGatedOffWorkerCannotStartUntilItsGateOpens() throws {
+        var machine = LifecycleStateMachine()
+        try machine.handle(.gateOff, at: now, reason: "flag 'bridge' is off")
+        #expect(machine.state == .gatedOff && machine.reason == "flag 'bridge' is off")
+        #expect(!machine.accepts(.start) && !machine.accepts(.stop))
+        #expect("\(LifecycleStateMachine.Refusal(state: .gatedOff, event: .start))".contains("turn its flag on"))
+        #expect(LifecycleState.gatedOff.rawValue == "gated_off")
+    }
+
     @Test func historyIsBounded() throws {
         var machine = LifecycleStateMachine(historyLimit: 4)
         for _ in 0..<10 {
@@ -75,6 +84,7 @@ struct LifecycleTests {
             case .running: [.start, .loaded, .setupFinished]
             case .stopping: [.start, .loaded, .setupFinished, .stop]
             case .stopped, .error: []
+            case .gatedOff: [.gateOff]
             }
         for event in path { try machine.handle(event, at: Date(), reason: "") }
         return machine

@@ -67,7 +67,7 @@ struct ManifestLoaderTests {
             "botyard.yaml:3: worker 'w', field 'code': no such file: missing.py"
         ),
         ("workers:\n  w:\n    every: 5s\n", "worker 'w', field 'code': missing"),
-        ("workers:\n  w:\n    code: a.py\n    swift: Heartbeat\n", "field 'swift': a worker has either"),
+        ("workers:\n  w:\n    code: a.py\n    swift: Heartbeat\n", "field 'swift': a worker has exactly one of"),
         ("workers:\n  w:\n    swift: Nope\n", "field 'swift': no Swift worker of that name; compiled in: Heartbeat"),
         (
             "workers:\n  w:\n    code: a.py\n    max_errors: 0\n",

@@ -80,7 +80,7 @@ public enum BotyardHost {
                 launcher.runner(
                     spec, index: index, store: store, http: HTTPService(client: httpClient),
                     blocks: blocks.connected(to: spec), children: children, bus: bus, directory: directory)
-            }, bus: bus, directory: directory)
+            }, bus: bus, directory: directory, runtime: launcher.runtime)
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
         let viewerToken = try data.viewerToken()
@@ -92,6 +92,7 @@ public enum BotyardHost {
                 address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
+                launcher.runtime.listening(hostname: configuration.hostname, port: port)
                 try? data.writeHostInfo(.init(port: port, pid: getpid()))  // the CLI falls back to --port
                 console?.print(
                     host:

@@ -80,15 +80,18 @@ public struct PythonRuntime: Sendable {
     }
 
     /// The command line and environment for a worker.
-    func launch(for spec: WorkerSpec, hostEnvironment: [String: String] = ProcessInfo.processInfo.environment)
-        -> PythonBackend.Launch
-    {
-        var environment: [String: String] = [:]
-        for name in Self.inheritedVariables { environment[name] = hostEnvironment[name] }
-        environment.merge(spec.environment) { _, declared in declared }
+    func launch(
+        for spec: WorkerSpec, hostEnvironment: [String: String] = ProcessInfo.processInfo.environment,
+        runtime: RuntimeVariables = RuntimeVariables()
+    ) -> PythonBackend.Launch {
+        var environment = WorkerEnvironment.layered(spec, host: hostEnvironment, runtime: runtime)
         environment["PYTHONPATH"] = [sdkPath, spec.environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
         environment["PYTHONUNBUFFERED"] = "1"
-        environment["BOTYARD_WORKER"] = spec.name
+        if case .command(let executable, let arguments) = spec.code {
+            return PythonBackend.Launch(
+                executable: executable, arguments: arguments, environment: environment,
+                workingDirectory: spec.workingDirectory)
+        }
         return PythonBackend.Launch(
             executable: executable, arguments: ["-u", "-m", "botyard.runner"], environment: environment,
             workingDirectory: spec.workingDirectory)

@@ -12,6 +12,8 @@ struct WorkerLauncher: Sendable {
     var uids: [String: UInt32] = [:]
     let console: Console?
     let logger: Logger
+    /// The runtime variables every worker gets.
+    var runtime = RuntimeVariables()
 
     /// Checks that the sandbox works here and finds the interpreter, before anything starts.
     /// - Throws: `HostError` when a worker needs a sandbox that cannot run, saying how to fix it.
@@ -60,8 +62,13 @@ struct WorkerLauncher: Sendable {
     /// directory (whose tokens the sandbox must hide).
     private static func checkCodeFolders(_ workers: [WorkerSpec], data: String) throws(HostError) {
         for worker in workers {
-            guard case .python(let script) = worker.code else { continue }
-            for folder in [worker.workingDirectory, folder(of: script)].map(Sandbox.realPath) {
+            let own: String
+            switch worker.code {
+            case .python(let script): own = folder(of: script)
+            case .command(let executable, _): own = folder(of: executable)
+            case .swift: continue
+            }
+            for folder in [worker.workingDirectory, own].map(Sandbox.realPath) where !isSystem(folder) {
                 if Sandbox.holdsTheMachine(folder) {
                     throw HostError(
                         "worker '\(worker.name)': its code folder \(folder) would show the whole machine or a home "
@@ -105,6 +112,14 @@ struct WorkerLauncher: Sendable {
                 return PythonBackend(
                     spec: real, launch: launch(real, index: index, manifestSpec: manifestSpec),
                     services: services, group: MultiThreadedEventLoopGroup.singleton, children: children)
+            case .command:
+                var real = current
+                if sandbox != nil, current.sandbox.enabled {
+                    real.workingDirectory = Sandbox.realPath(current.workingDirectory)
+                }
+                return ProcessBackend(
+                    spec: real, launch: launch(real, index: index, manifestSpec: manifestSpec), log: log,
+                    group: MultiThreadedEventLoopGroup.singleton, children: children)
             case .swift(let name) where configuration.swiftWorkers.isEventWorker(name):
                 return SwiftEventBackend(spec: current, services: services) {
                     configuration.swiftWorkers.makeEvent(name)
@@ -119,12 +134,24 @@ struct WorkerLauncher: Sendable {
 
     /// The command line of a Python worker: sandboxed unless its policy says `off`.
     private func launch(_ spec: WorkerSpec, index: Int, manifestSpec: WorkerSpec) -> PythonBackend.Launch {
-        var launch = configuration.python.launch(for: spec)
+        var launch = configuration.python.launch(for: spec, runtime: runtime)
         guard let sandbox, let installation else { return Self.unconfined(launch) }
-        guard spec.sandbox.enabled, case .python(let script) = spec.code else { return sandbox.unconfined(launch) }
-        launch.executable = installation.executable
-        var code = [spec.workingDirectory, Self.folder(of: script)]
-        if case .python(let original) = manifestSpec.code { code.append(Self.folder(of: Sandbox.realPath(original))) }
+        guard spec.sandbox.enabled else { return sandbox.unconfined(launch) }
+        var code = [spec.workingDirectory]
+        switch spec.code {
+        case .python(let script):
+            launch.executable = installation.executable
+            code.append(Self.folder(of: script))
+            if case .python(let original) = manifestSpec.code {
+                code.append(Self.folder(of: Sandbox.realPath(original)))
+            }
+        case .command(let executable, _):
+            launch.executable = Sandbox.realPath(executable)
+            let folder = Self.folder(of: launch.executable)
+            if !Self.isSystem(folder) { code.append(folder) }
+        case .swift:
+            return launch
+        }
         let uid = uids[spec.name]
         let worker = Sandbox.Worker(
             code: Array(Set(code)).sorted(), workingDirectory: spec.workingDirectory,
@@ -151,6 +178,11 @@ struct WorkerLauncher: Sendable {
         return wrapped
     }
 
+    /// Whether the sandbox shows this folder anyway (the system's own programs).
+    private static func isSystem(_ folder: String) -> Bool {
+        ["/usr", "/bin", "/sbin", "/lib"].contains { Sandbox.contains($0, folder) }
+    }
+
     private static func folder(of path: String) -> String {
         URL(fileURLWithPath: path).deletingLastPathComponent().standardized.path
     }
@@ -159,6 +191,6 @@ struct WorkerLauncher: Sendable {
 extension WorkerSpec {
     /// Whether it runs as a process of its own (and so in a sandbox).
     var isSubprocess: Bool {
-        if case .python = code { true } else { false }
+        if case .swift = code { false } else { true }
     }
 }

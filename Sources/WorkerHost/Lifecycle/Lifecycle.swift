@@ -14,6 +14,8 @@ public enum LifecycleState: String, Sendable, Codable, CaseIterable {
     case stopped
     /// Not running, because it failed; the reason says why.
     case error
+    /// Never started: a flag in its `when:` is off.
+    case gatedOff = "gated_off"
 }
 
 /// One change of lifecycle state, kept for the API and `botyard status`.
@@ -42,6 +44,8 @@ public struct LifecycleStateMachine: Sendable {
         case stopped
         /// It failed and cannot go on.
         case failed
+        /// A flag of its `when:` is off: it does not start.
+        case gateOff
     }
 
     /// Why an event was refused.
@@ -50,6 +54,8 @@ public struct LifecycleStateMachine: Sendable {
         public var event: Event
         public var description: String {
             switch event {
+            case .start where state == .gatedOff:
+                "it is gated off: turn its flag on (botyard run --flag NAME=on) and reload"
             case .start: "it is already \(state)"
             case .stop: "it is already \(state)"
             default: "\(event) is not possible while it is \(state)"
@@ -96,6 +102,7 @@ public struct LifecycleStateMachine: Sendable {
         case (.stop, .loading), (.stop, .starting), (.stop, .running): .stopping
         case (.stopped, .stopping): .stopped
         case (.failed, .loading), (.failed, .starting), (.failed, .running), (.failed, .stopping): .error
+        case (.gateOff, .stopped), (.gateOff, .error), (.gateOff, .gatedOff): .gatedOff
         default: nil
         }
     }

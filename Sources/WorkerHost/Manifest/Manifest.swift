@@ -4,8 +4,10 @@ import Foundation
 public enum WorkerCode: Sendable, Equatable {
     /// A Python script with `tick(ctx)`, run in its own process.
     case python(script: String)
-    /// A `TickWorker` compiled into the host, registered under this name.
+    /// A `TickWorker` or event `Worker` compiled into the host, registered under this name.
     case swift(name: String)
+    /// Any executable, with its arguments (`command:` and `args:`, `${BOTYARD_ROOT}` already substituted).
+    case command(executable: String, arguments: [String])
 }
 
 /// One worker as the manifest declares it: code plus policy.
@@ -28,6 +30,12 @@ public struct WorkerSpec: Sendable, Equatable {
     public var connect: [String] = []
     /// How its process is confined (`sandbox:`).
     public var sandbox = SandboxPolicy()
+    /// The flags that must all be on for it to run (`when:`).
+    public var when: [String] = []
+    /// Why it does not run (a `when:` flag is off), or `nil` when it may.
+    public var gatedOff: String?
+    /// Every declared flag and whether it is on: its process gets `BOTYARD_FLAG__<FLAG>=1|0`.
+    public var flags: [String: Bool] = [:]
     /// How an event worker's `@task` handlers restart (`tasks:`).
     public var taskBackoff = TaskBackoff.Policy()
 
@@ -53,6 +61,8 @@ public struct Manifest: Sendable, Equatable {
     public var workers: [WorkerSpec]
     /// The blocks, in the order the file lists them.
     public var blocks: [BlockSpec]
+    /// The declared flags and whether each is on (its default, or `--flag`).
+    public var flags: [String: Bool] = [:]
 
     public init(path: String?, workers: [WorkerSpec], blocks: [BlockSpec] = []) {
         self.path = path

@@ -8,6 +8,8 @@ public struct ManifestLoader: Sendable {
     public var swiftWorkers: Set<String>
     /// The variables `${NAME}` in block settings read: the host's environment.
     public var environment: [String: String]
+    /// `botyard run --flag name=on|off`: overrides of the manifest's flag defaults.
+    public var flagOverrides: [String: Bool] = [:]
 
     public init(
         swiftWorkers: Set<String> = [], environment: [String: String] = ProcessInfo.processInfo.environment
@@ -39,19 +41,23 @@ public struct ManifestLoader: Sendable {
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var context = Context(file: path, folder: folder, swiftWorkers: swiftWorkers, environment: environment)
-        for (keyNode, _) in mapping where !["workers", "blocks", "sandbox"].contains(keyNode.string ?? "") {
+        for (keyNode, _) in mapping where !["workers", "blocks", "sandbox", "flags"].contains(keyNode.string ?? "") {
             throw context.error(
-                keyNode, field: keyNode.string, "unknown key; a manifest has 'workers:', 'blocks:' and 'sandbox:'")
+                keyNode, field: keyNode.string,
+                "unknown key; a manifest has 'workers:', 'blocks:', 'flags:' and 'sandbox:'")
         }
         let sections = Dictionary(
             mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
         if let sandbox = sections["sandbox"] { context.sandbox = try context.sandbox(sandbox, over: SandboxPolicy()) }
+        context.flags = try context.flags(sections["flags"], overrides: flagOverrides)
         if let blocks = sections["blocks"] { context.blocks = try context.blocks(blocks) }
         let workers = try sections["workers"].map { node throws(ManifestError) in try context.workers(node) } ?? []
         guard !workers.isEmpty else {
             throw ManifestError(file: path, line: 1, message: "no workers: declare at least one under 'workers:'")
         }
-        return Manifest(path: path, workers: workers, blocks: context.blocks)
+        var manifest = Manifest(path: path, workers: workers, blocks: context.blocks)
+        manifest.flags = context.flags
+        return manifest
     }
 
     private static func line(of error: any Error) -> Int? {
@@ -70,6 +76,8 @@ extension ManifestLoader {
         var blocks: [BlockSpec] = []
         /// The host-wide `sandbox:`, which a worker's own `sandbox:` refines.
         var sandbox = SandboxPolicy()
+        /// The declared flags and whether each is on.
+        var flags: [String: Bool] = [:]
         var worker: String?
         var block: String?
 
@@ -113,6 +121,9 @@ extension ManifestLoader {
             if let timeout = fields["tick_timeout"] { spec.tickTimeout = try tickTimeout(timeout.value) }
             if let maxErrors = fields["max_errors"] { spec.maxErrors = try maxErrorsValue(maxErrors.value) }
             if let env = fields["env"] { spec.environment = try environmentValue(env.value) }
+            if let when = fields["when"] { spec.when = try gates(when.value) }
+            spec.flags = flags
+            spec.gatedOff = spec.when.first { flags[$0] != true }.map { "flag '\($0)' is off" }
             if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
             if let tasks = fields["tasks"] { spec.taskBackoff = try taskBackoff(tasks.value) }
             spec.sandbox =
@@ -123,7 +134,8 @@ extension ManifestLoader {
         }
 
         static let knownFields: Set<String> = [
-            "code", "swift", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox", "tasks",
+            "code", "swift", "command", "args", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox",
+            "tasks", "when",
         ]
 
         /// `connect:`, a list of declared block names.
@@ -139,6 +151,14 @@ extension ManifestLoader {
         }
 
         func code(_ fields: [String: (key: Node, value: Node)]) throws(ManifestError) -> WorkerCode {
+            let given = ["code", "swift", "command"].filter { fields[$0] != nil }
+            if given.count > 1, let second = fields[given[1]] {
+                throw error(second.key, field: given[1], "a worker has exactly one of 'code:', 'swift:' and 'command:'")
+            }
+            if let args = fields["args"], fields["command"] == nil {
+                throw error(args.key, field: "args", "'args:' goes with 'command:'")
+            }
+            if let command = fields["command"] { return try self.command(command.value, args: fields["args"]?.value) }
             switch (fields["code"], fields["swift"]) {
             case (.some(let code), .none):
                 guard let relative = code.value.string, !relative.isEmpty else {
@@ -156,9 +176,11 @@ extension ManifestLoader {
                 }
                 return .swift(name: name)
             case (.some, .some(let swift)):
-                throw error(swift.key, field: "swift", "a worker has either 'code:' or 'swift:', not both")
+                throw error(swift.key, field: "swift", "a worker has exactly one of 'code:', 'swift:' and 'command:'")
             case (.none, .none):
-                throw error(nil, field: "code", "missing; give 'code:' (a Python file) or 'swift:' (a compiled worker)")
+                throw error(
+                    nil, field: "code",
+                    "missing; give 'code:' (a Python file), 'swift:' (a compiled worker) or 'command:' (any program)")
             }
         }
 
@@ -194,7 +216,10 @@ extension ManifestLoader {
                 guard let name = key.string, !name.isEmpty, !name.contains("="), let text = value.string else {
                     throw error(key, field: "env", "each entry is NAME: value")
                 }
-                environment[name] = text
+                if name.hasPrefix("BOTYARD_RUNTIME_") || name == "BOTYARD_ROOT" || name.hasPrefix("BOTYARD_FLAG__") {
+                    throw error(key, field: "env.\(name)", "is set by the host and cannot be set in 'env:'")
+                }
+                environment[name] = try substituteRoot(value, field: "env.\(name)")
             }
             return environment
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -94,6 +96,12 @@ struct ChildProcess: Sendable {
         kill(-pid, signal)
     }
 
+    /// Sends `signal` to every process below the child, not to the child itself: inside a sandbox the child is
+    /// bubblewrap, whose death would end the worker at once, and the worker runs in a session of its own.
+    func signalDescendants(_ signal: CInt) {
+        for descendant in ProcessTree.descendants(of: pid) { kill(descendant, signal) }
+    }
+
     /// Reaps the child if it has exited.
     /// - Returns: its exit status, or `nil` while it runs.
     func reap() -> ExitStatus? {
@@ -151,5 +159,34 @@ private enum SpawnExtensions {
 
     static func changeDirectory(_ actions: inout posix_spawn_file_actions_t, _ path: String) {
         _ = changeDirectoryFunction?(&actions, path)
+    }
+}
+
+/// The machine's processes as parent links, read from `/proc`.
+enum ProcessTree {
+    /// Every process below `root` (children, their children, …), at the moment of reading.
+    static func descendants(of root: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry), let parent = parent(of: pid) else { continue }
+            children[parent, default: []].append(pid)
+        }
+        var found: [pid_t] = []
+        var queue = children[root] ?? []
+        while let next = queue.popLast(), found.count < 100_000 {
+            found.append(next)
+            queue += children[next] ?? []
+        }
+        return found
+    }
+
+    /// The parent pid from `/proc/<pid>/stat` (after the command name, which may hold spaces and parentheses).
+    static func parent(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 }

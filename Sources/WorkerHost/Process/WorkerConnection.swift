@@ -26,12 +26,14 @@ final class WorkerConnection: Sendable {
     private let exit = Mutex<ExitStatus?>(nil)
 
     private let children: ChildRegistry
+    private let underBubblewrap: Bool
 
     private init(
         process: ChildProcess, mailbox: Mailbox<Inbound>, gate: ReadGate, control: any Channel, output: any Channel,
-        children: ChildRegistry
+        children: ChildRegistry, underBubblewrap: Bool
     ) {
         self.children = children
+        self.underBubblewrap = underBubblewrap
         self.process = process
         self.mailbox = mailbox
         self.gate = gate
@@ -43,7 +45,8 @@ final class WorkerConnection: Sendable {
     /// - Throws: `SpawnError`, or a NIO error when a channel cannot be set up (the process is then killed).
     static func start(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        log: WorkerLog, group: any EventLoopGroup, children: ChildRegistry, answer: @escaping FrameHandler.Answer
+        underBubblewrap: Bool = false, log: WorkerLog, group: any EventLoopGroup, children: ChildRegistry,
+        answer: @escaping FrameHandler.Answer
     ) async throws -> WorkerConnection {
         // Spawned from a long-lived pool thread: a sandbox's parent-death signal follows the spawning thread,
         // and a cooperative-pool thread may end while the worker runs.
@@ -73,7 +76,8 @@ final class WorkerConnection: Sendable {
                 }
             }
             return WorkerConnection(
-                process: process, mailbox: mailbox, gate: gate, control: control, output: output, children: children)
+                process: process, mailbox: mailbox, gate: gate, control: control, output: output, children: children,
+                underBubblewrap: underBubblewrap)
         } catch {
             process.signalGroup(SIGKILL)
             for _ in 0..<100 where process.reap() == nil { await group.next().pause() }
@@ -164,7 +168,11 @@ final class WorkerConnection: Sendable {
             process.signalGroup(SIGKILL)  // stragglers it left in its group
             return await finish(status)
         }
-        process.signalGroup(SIGTERM)
+        if underBubblewrap, grace > .zero {
+            process.signalDescendants(SIGTERM)  // the worker inside; bubblewrap itself ends when it does
+        } else {
+            process.signalGroup(SIGTERM)
+        }
         if let status = await waitForExit(within: grace) {
             process.signalGroup(SIGKILL)
             return await finish(status)

@@ -12,6 +12,8 @@ final class PythonBackend: WorkerBackend {
         var environment: [String: String]
         /// The folder the process starts in.
         var workingDirectory: String
+        /// Whether `executable` is bubblewrap: SIGTERM then goes to the processes inside, not to it.
+        var underBubblewrap = false
     }
 
     /// Extra time past `tick_timeout` before the host decides the process is stuck and kills it: room for
@@ -50,7 +52,8 @@ final class PythonBackend: WorkerBackend {
         do {
             connection = try await WorkerConnection.start(
                 executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-                workingDirectory: launch.workingDirectory, log: services.log, group: group, children: children,
+                workingDirectory: launch.workingDirectory, underBubblewrap: launch.underBubblewrap, log: services.log,
+                group: group, children: children,
                 answer: { [services] frame, allocator in
                     // Only a `state.get` can be answered here: other frames are not decoded twice.
                     guard frame.readableBytesView.contains(subsequence: Self.stateGet),

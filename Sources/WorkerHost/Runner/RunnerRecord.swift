@@ -62,6 +62,7 @@ extension WorkerSpec {
         switch code {
         case .python(let script): script
         case .swift(let name): "swift:\(name)"
+        case .command(let executable, let arguments): ([executable] + arguments).joined(separator: " ")
         }
     }
 }

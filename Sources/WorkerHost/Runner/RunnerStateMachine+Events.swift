@@ -7,12 +7,20 @@ enum WorkerShape: Sendable, Equatable {
     case tick
     /// Decorated handlers: the runner's `EventEngine` schedules them.
     case event(HandlerSet)
+    /// Any executable: the runner watches it until it exits.
+    case process
 }
 
 /// The event worker's side of the runner: `on_startup`, then the engine, then a stop that drains, cancels and
 /// runs `on_shutdown` in reverse order.
 extension RunnerStateMachine {
     mutating func startedEvents(_ shape: WorkerShape, now: Instant, date: Date) -> [Action] {
+        if shape == .process {
+            transition(.loaded, "process spawned", date)
+            transition(.setupFinished, "process running", date)
+            phase = .ready
+            return [.watch(generation: generation)]
+        }
         guard case .event(let set) = shape else { return [] }
         var engineLimits = limits
         engineLimits.handlerTimeout = spec.tickTimeout
@@ -65,6 +73,24 @@ extension RunnerStateMachine {
         var actions = lift(engine?.finished(id, outcome, now: now, date: date) ?? [], date: date, now: now)
         if case .draining(let then) = phase, engine?.drained == true { actions += runShutdown(then: then) }
         return actions
+    }
+
+    /// A `command:` worker's process exited by itself: status 0 is a stop, anything else an error (no restart).
+    mutating func processExited(generation finished: Int, _ outcome: HandlerOutcome, now: Instant, date: Date)
+        -> [Action]
+    {
+        guard finished == generation, phase == .ready, engine == nil else { return [] }
+        switch outcome {
+        case .success:
+            let reason = "the process exited with status 0"
+            return stop(then: .stopped(reason: reason), reason: reason, date: date, now: now)
+        case .failed(let failure), .crashed(let failure):
+            record.lastError = failure  // its last lines are in `traceback`, and already in the log
+            let reason = failure.message
+            return [.log(.error, reason)] + stop(then: .failed(reason: reason), reason: reason, date: date, now: now)
+        case .cancelled:
+            return []
+        }
     }
 
     /// An event reached this worker.

@@ -33,6 +33,8 @@ struct RunnerStateMachine: Sendable {
         case runInOrder(generation: Int, [EventEngine.Invocation], Sequence)
         /// Publish a runtime event on the host's bus.
         case publish(kind: String, payload: JSONValue)
+        /// Watch the current backend's process in a child task; report `.processExited`.
+        case watch(generation: Int)
     }
 
     /// Which handlers `runInOrder` runs.
@@ -119,7 +121,8 @@ struct RunnerStateMachine: Sendable {
     /// Whether `command` would be accepted now (the API answers 409 otherwise).
     func accepts(_ command: WorkerRunner.Command) -> LifecycleStateMachine.Refusal? {
         switch command {
-        case .start where !record.lifecycle.accepts(.start): .init(state: record.lifecycle.state, event: .start)
+        case .start where !record.lifecycle.accepts(.start), .restart where record.lifecycle.state == .gatedOff:
+            .init(state: record.lifecycle.state, event: .start)
         case .stop where !record.lifecycle.accepts(.stop): .init(state: record.lifecycle.state, event: .stop)
         default: nil
         }
@@ -251,6 +254,10 @@ struct RunnerStateMachine: Sendable {
     // MARK: - Steps
 
     mutating func start(reason: String, date: Date) -> [Action] {
+        if let gate = spec.gatedOff {
+            transition(.gateOff, gate, date)
+            return [.log(.info, "not started: \(gate)")]
+        }
         guard !shuttingDown, phase == .idle, transition(.start, reason, date) else { return [] }
         record.resetCounters()
         generation += 1

@@ -6,11 +6,17 @@ import ServiceLifecycle
 public final class Supervisor: Service {
     private let runners: [WorkerRunner]
     private let byName: [String: WorkerRunner]
+    /// Workers start once the API listens, so that they get its URL.
+    private let runtime: RuntimeVariables?
 
     /// - Parameters:
     ///   - bus: every runner receives its events (each keeps only the kinds it listens to).
     ///   - directory: filled with the runners, for workers that restart their peers.
-    init(runners: [WorkerRunner], bus: EventBus? = nil, directory: WorkerDirectory? = nil) {
+    init(
+        runners: [WorkerRunner], bus: EventBus? = nil, directory: WorkerDirectory? = nil,
+        runtime: RuntimeVariables? = nil
+    ) {
+        self.runtime = runtime
         self.runners = runners
         self.byName = Dictionary(runners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         directory?.register(runners)
@@ -20,6 +26,7 @@ public final class Supervisor: Service {
     }
 
     public func run() async throws {
+        await runtime?.waitUntilListening(within: .seconds(10))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for runner in runners {

@@ -16,6 +16,8 @@ protocol WorkerBackend: Sendable {
     func invoke(_ invocation: EventEngine.Invocation) async -> HandlerOutcome
     /// Cancels handler runs; each one's `invoke` then returns `.cancelled` promptly.
     func cancel(_ ids: [Int]) async
+    /// Waits until a `command:` worker's process exits by itself.
+    func watch() async -> HandlerOutcome
 }
 
 extension WorkerBackend {
@@ -24,6 +26,8 @@ extension WorkerBackend {
     }
 
     func cancel(_ ids: [Int]) async {}
+
+    func watch() async -> HandlerOutcome { .cancelled }
 }
 
 /// How one tick ended.

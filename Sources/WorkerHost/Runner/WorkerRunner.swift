@@ -26,6 +26,7 @@ final class WorkerRunner: Sendable {
         case handlerFinished(generation: Int, id: Int, HandlerOutcome)
         case sequenceFinished(generation: Int, RunnerStateMachine.Sequence, WorkerFailure?)
         case delivered(EventEnvelope)
+        case processExited(generation: Int, HandlerOutcome)
     }
 
     let name: String
@@ -110,6 +111,8 @@ final class WorkerRunner: Sendable {
                 machine.sequenceFinished(generation: generation, sequence, failure, now: now, date: date)
             case .delivered(let envelope):
                 machine.deliver(envelope, now: now, date: date)
+            case .processExited(let generation, let outcome):
+                machine.processExited(generation: generation, outcome, now: now, date: date)
             }
         }
     }
@@ -167,6 +170,11 @@ final class WorkerRunner: Sendable {
             }
         case .publish(let kind, let payload):
             bus?.publish(kind: kind, payload: payload, source: "host")
+        case .watch(let generation):
+            guard let current = backend else { return }
+            group.addTask { [mailbox] in
+                mailbox.post(.processExited(generation: generation, await current.watch()))
+            }
         }
     }
 

@@ -94,7 +94,7 @@ public struct Sandbox: Sendable {
         arguments += [launch.executable] + launch.arguments
         return PythonBackend.Launch(
             executable: configuration.bwrap, arguments: arguments, environment: [:],
-            workingDirectory: launch.workingDirectory)
+            workingDirectory: launch.workingDirectory, underBubblewrap: true)
     }
 
     /// The command line for `sandbox: off`: the host's whole filesystem, uid and network, but still a PID
@@ -107,7 +107,7 @@ public struct Sandbox: Sendable {
         ]
         return PythonBackend.Launch(
             executable: configuration.bwrap, arguments: arguments + launch.arguments, environment: launch.environment,
-            workingDirectory: launch.workingDirectory)
+            workingDirectory: launch.workingDirectory, underBubblewrap: true)
     }
 
     private func namespaces(_ policy: SandboxPolicy) -> [String] {

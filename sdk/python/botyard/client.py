@@ -2,7 +2,8 @@
 
 ``await client.state.get(key)``, ``await client.publish(kind, payload)``, ``await client.notify(title)``,
 ``await client.restart_worker(name)``, ``await client.http.get(url)``, and ``client.log.info(message)``
-(not awaited). The checks are ``ctx``'s own (``botyard.context``), made before anything is sent.
+(not awaited). The checks are ``ctx``'s own (``botyard.context``) and the host's rules for events
+(``publish_params``), made before anything is sent, so a mistake fails at once with the host's message.
 """
 
 import json
@@ -10,24 +11,58 @@ import json
 from .context import Log, http_params, incr_amount, post_body, response, state_json, state_key, state_value
 
 
-def event_kind(kind):
-    """An event kind, checked: a non-empty str."""
-    if not isinstance(kind, str) or not kind:
-        raise ValueError(f"an event kind is a non-empty str, not {kind!r}")
+# The host's rules for what a worker publishes (Sources/WorkerHost/Events/EventEnvelope.swift, ``EventKind``).
+RESERVED_PREFIXES = ("turn.", "prompt.", "session.", "transport.", "capabilities.", "component.", "worker.")
+MAX_KIND_BYTES = 128
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+def kind_problem(kind, publishing=True):
+    """Why a worker cannot publish ``kind`` (the host's wording), or None when it can.
+
+    With ``publishing=False`` the reserved prefixes are allowed: kinds the host itself publishes.
+    """
+    if not isinstance(kind, str):
+        return f"publish needs a 'kind': a str like desk.fill, not {type(kind).__name__}"
+    if not kind or len(kind.encode("utf-8", "surrogatepass")) > MAX_KIND_BYTES:
+        return f"an event kind is 1 to {MAX_KIND_BYTES} bytes"
+    if not all(32 < ord(char) < 127 for char in kind):
+        return "an event kind is printable ASCII without spaces, like desk.fill"
+    if publishing:
+        for prefix in RESERVED_PREFIXES:
+            if kind.startswith(prefix):
+                return f"the '{prefix}' prefix is reserved for the host; use your own, like desk.{kind[len(prefix):]}"
+    return None
+
+
+def event_kind(kind, publishing=True):
+    """An event kind, checked as the host checks it; ValueError with the host's message otherwise."""
+    problem = kind_problem(kind, publishing)
+    if problem is not None:
+        raise ValueError(problem)
     return kind
 
 
 def event_payload(payload):
-    """An event payload, checked: a dict that JSON holds (None is ``{}``)."""
+    """An event payload, checked as the host checks it: a dict that is JSON, at most 256 KiB (None is ``{}``)."""
     if payload is None:
         return {}
     if not isinstance(payload, dict):
-        raise ValueError(f"an event payload is a dict, not {type(payload).__name__}")
+        raise ValueError(f"an event's payload is a JSON object (a dict), not {type(payload).__name__}")
     try:
-        json.dumps(payload, allow_nan=False)
+        # Compact and UTF-8, as the host measures it.
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"the event payload is not JSON: {error}") from None
+        raise ValueError(f"an event's payload is not JSON: {error}") from None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"the payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     return payload
+
+
+def publish_params(kind, payload):
+    """The ``events.publish`` params, checked as the host checks them (``RuntimeClient`` and ``FakeClient``)."""
+    return {"kind": event_kind(kind), "payload": event_payload(payload)}
 
 
 def notify_payload(source, title, body, severity):
@@ -104,8 +139,7 @@ class RuntimeClient:
 
     async def publish(self, kind, payload=None):
         """Publishes an event; returns its ``seq``."""
-        params = {"kind": event_kind(kind), "payload": event_payload(payload)}
-        return (await self._conn.call("events.publish", params))["seq"]
+        return (await self._conn.call("events.publish", publish_params(kind, payload)))["seq"]
 
     async def notify(self, title, body="", severity="info"):
         """Publishes a ``notify`` event (a notification for the operator); returns its ``seq``."""

@@ -25,7 +25,7 @@ import selectors
 import time
 import uuid
 
-from .client import event_kind, event_payload, notify_payload, worker_name
+from .client import event_kind, event_payload, notify_payload, publish_params, worker_name
 from .context import Response, incr_amount, post_body, state_json, state_key, state_value
 from .worker import EventEnvelope
 
@@ -38,12 +38,15 @@ _seqs = itertools.count(1)
 
 
 def make_envelope(kind, payload=None, source="test", seq=None):
-    """An ``EventEnvelope`` as the host would deliver it: a fresh ``event_id``, an increasing ``seq``."""
+    """An ``EventEnvelope`` as the host would deliver it: a fresh ``event_id``, an increasing ``seq``.
+
+    Any valid kind, the host's own included (``make_envelope("worker.state", {...})``).
+    """
     return EventEnvelope(
         event_id=uuid.uuid4().hex,
         seq=next(_seqs) if seq is None else seq,
         timestamp=time.time(),
-        kind=event_kind(kind),
+        kind=event_kind(kind, publishing=False),
         payload=json.loads(json.dumps(event_payload(payload))),
         source=source,
     )
@@ -134,7 +137,12 @@ class FakeHttp:
 
 
 class FakeClient:
-    """A ``RuntimeClient`` that records everything instead of talking to a host."""
+    """A ``RuntimeClient`` that records everything instead of talking to a host.
+
+    ``publish`` and ``notify`` refuse what the host refuses, with its message (``botyard.client.publish_params``):
+    a kind of 1 to 128 printable ASCII bytes outside the host's prefixes (``worker.``, ``session.``, ...), and a
+    payload that is a JSON dict of at most 256 KiB. ``notify`` events go to ``notifications``, not ``published``.
+    """
 
     def __init__(self, worker_name="test"):
         self.worker_name = worker_name
@@ -148,11 +156,13 @@ class FakeClient:
         self._seq = 0
 
     async def publish(self, kind, payload=None):
-        self.published.append((event_kind(kind), json.loads(json.dumps(event_payload(payload)))))
+        params = publish_params(kind, payload)
+        self.published.append((params["kind"], json.loads(json.dumps(params["payload"]))))
         return self._next_seq()
 
     async def notify(self, title, body="", severity="info"):
-        self.notifications.append(notify_payload(self.worker_name, title, body, severity))
+        params = publish_params("notify", notify_payload(self.worker_name, title, body, severity))
+        self.notifications.append(params["payload"])
         return self._next_seq()
 
     async def restart_worker(self, name):

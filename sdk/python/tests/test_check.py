@@ -20,3 +20,11 @@ def test_a_good_script_passes(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("def tick(ctx):\n    pass\n")
     assert check(str(script)) is None
+
+
+def test_an_event_worker_passes_and_a_class_named_worker_alone_does_not(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("from botyard import Worker\n\nworker = Worker(name='w')\n")
+    assert check(str(script)) is None
+    script.write_text("class Worker:\n    pass\n")
+    assert "no botyard.Worker" in check(str(script))["message"]

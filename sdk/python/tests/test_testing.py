@@ -158,3 +158,108 @@ def test_envelopes_have_fresh_ids_and_increasing_seqs():
     first, second = make_envelope("a"), make_envelope("a", {"x": 1}, source="host")
     assert first.event_id != second.event_id and second.seq > first.seq
     assert second.payload == {"x": 1} and second.source == "host" and make_envelope("a", seq=7).seq == 7
+
+
+def publish(client, kind, payload=None):
+    return asyncio.run(client.publish(kind, payload))
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("", "an event kind is 1 to 128 bytes"),
+        ("k" * 129, "an event kind is 1 to 128 bytes"),
+        ("é" * 65, "an event kind is 1 to 128 bytes"),  # 130 UTF-8 bytes: the length is checked first
+        ("desk fill", "an event kind is printable ASCII without spaces, like desk.fill"),
+        ("desk.fillé", "an event kind is printable ASCII without spaces, like desk.fill"),
+        ("desk\tfill", "an event kind is printable ASCII without spaces, like desk.fill"),
+        ("worker.state", "the 'worker.' prefix is reserved for the host; use your own, like desk.state"),
+        ("session.created", "the 'session.' prefix is reserved for the host; use your own, like desk.created"),
+        ("turn.x", "the 'turn.' prefix is reserved"),
+        ("prompt.x", "the 'prompt.' prefix is reserved"),
+        ("transport.x", "the 'transport.' prefix is reserved"),
+        ("capabilities.x", "the 'capabilities.' prefix is reserved"),
+        ("component.x", "the 'component.' prefix is reserved"),
+        (7, "publish needs a 'kind'"),
+    ],
+)
+def test_the_fake_client_refuses_kinds_the_host_refuses(kind, message):
+    client = FakeClient()
+    with pytest.raises(ValueError) as refused:
+        publish(client, kind, {})
+    assert str(refused.value).startswith(message)
+    assert client.published == []
+
+
+def test_the_fake_client_publishes_kinds_the_host_takes():
+    client = FakeClient()
+    for kind in ("notify", "desk.fill", "k" * 128, "workers.count", "capability.fills.seen", "a-b_c:d/e!"):
+        publish(client, kind, {"n": 1})
+    assert [kind for kind, _ in client.published][:2] == ["notify", "desk.fill"] and len(client.published) == 6
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ([1, 2], "an event's payload is a JSON object (a dict), not list"),
+        ("text", "an event's payload is a JSON object (a dict), not str"),
+        ({"x": float("nan")}, "an event's payload is not JSON"),
+        ({"x": float("inf")}, "an event's payload is not JSON"),
+        ({"x": {1, 2}}, "an event's payload is not JSON"),
+        ({"x": "x" * (256 * 1024)}, "the payload is 262152 bytes; the limit is 262144"),
+        ({"x": "é" * (128 * 1024)}, "the payload is 262152 bytes; the limit is 262144"),  # UTF-8 bytes, not chars
+    ],
+)
+def test_the_fake_client_refuses_payloads_the_host_refuses(payload, message):
+    client = FakeClient()
+    with pytest.raises(ValueError) as refused:
+        publish(client, "desk.fill", payload)
+    assert str(refused.value).startswith(message)
+    assert client.published == []
+
+
+def test_a_payload_of_exactly_256_kib_as_compact_json_is_taken():
+    client = FakeClient()
+    payload = {"x": "x" * (256 * 1024 - 8)}  # {"x":"…"} is 8 bytes around the text
+    assert publish(client, "desk.big", payload) == 1
+    assert publish(client, "desk.none") == 2 and client.published[-1] == ("desk.none", {})
+
+
+def test_notify_is_checked_like_a_publish():
+    client = FakeClient("desk")
+    asyncio.run(client.notify("Morning", body="all quiet", severity="info"))
+    assert client.notifications == [{"source": "desk", "title": "Morning", "body": "all quiet", "severity": "info"}]
+    with pytest.raises(ValueError, match="the limit is 262144"):
+        asyncio.run(client.notify("Huge", body="x" * (256 * 1024)))
+    with pytest.raises(ValueError, match="notify title is a non-empty str"):
+        asyncio.run(client.notify(""))
+    assert len(client.notifications) == 1
+
+
+def test_the_real_client_checks_the_same_before_sending():
+    from botyard.client import RuntimeClient
+
+    class Conn:
+        calls = []
+
+        async def call(self, method, params):
+            self.calls.append((method, params))
+            return {"event_id": "e1", "seq": 9}
+
+    client = RuntimeClient(Conn(), "desk")
+    refused = [("worker.state", {}), ("desk fill", {}), ("desk.fill", [1]), ("desk.fill", {"x": "x" * 2**18})]
+    for kind, payload in refused:
+        with pytest.raises(ValueError):
+            asyncio.run(client.publish(kind, payload))
+    assert Conn.calls == []
+    assert asyncio.run(client.publish("desk.fill", {"qty": 1})) == 9
+    assert asyncio.run(client.notify("Hi")) == 9
+    assert Conn.calls[0] == ("events.publish", {"kind": "desk.fill", "payload": {"qty": 1}})
+    assert Conn.calls[1][1]["kind"] == "notify"
+
+
+def test_envelopes_may_carry_the_host_s_own_kinds():
+    event = make_envelope("worker.state", {"worker": "sma", "from": "running", "to": "error", "reason": "boom"})
+    assert event.kind == "worker.state" and event.payload["to"] == "error"
+    with pytest.raises(ValueError, match="printable ASCII"):
+        make_envelope("worker state")

@@ -198,8 +198,12 @@ def test_the_client_state_makes_ctx_state_checks_before_sending():
         asyncio.run(client.state.set("k" * 257, 1))
     with pytest.raises(ValueError, match="not JSON"):
         asyncio.run(client.state.set("k", object()))
-    with pytest.raises(ValueError, match="a non-empty str"):
+    with pytest.raises(ValueError, match="an event kind is 1 to 128 bytes"):
         asyncio.run(client.publish("", {}))
+    with pytest.raises(ValueError, match="'worker.' prefix is reserved for the host"):
+        asyncio.run(client.publish("worker.state", {}))
+    with pytest.raises(ValueError, match="the limit is 262144"):
+        asyncio.run(client.notify("big", body="x" * 262144))
     with pytest.raises(ValueError, match="not JSON"):
         asyncio.run(client.publish("fills.seen", {"x": float("nan")}))
     assert asyncio.run(client.state.get("missing", 5)) == 5

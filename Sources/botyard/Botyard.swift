@@ -6,7 +6,8 @@ struct Botyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run trading bots: Python tick workers and compiled-in Swift workers, with persistent state.",
         subcommands: [
-            Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, Interval.self, Logs.self,
+            Run.self, Check.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self, Interval.self,
+            Logs.self,
             State.self, Deploy.self, Paper.self, Cron.self,
         ])
 }

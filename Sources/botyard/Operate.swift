@@ -64,6 +64,20 @@ struct Restart: WorkerAction {
     @OptionGroup var host: HostOptions
 }
 
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the manifest: stop every worker (on_shutdown, SIGTERM, SIGKILL), start the new set.",
+        discussion: "ctx state is kept; an event worker's worker.state starts empty. A manifest that does not load "
+            + "changes nothing. SIGHUP to the host does the same.")
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let reply = try await host.client().request(.post, "/api/reload")
+        let names = reply["reloading"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        print("reloading: \(names.joined(separator: ", "))")
+    }
+}
+
 struct Interval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Change a worker's tick interval; it applies from the next tick, no redeploy.")

@@ -31,6 +31,13 @@ struct Run: AsyncParsableCommand {
         var configuration = HostConfiguration(manifest: try manifest(registry), data: host.data)
         configuration.port = host.port ?? 8700
         configuration.swiftWorkers = registry
+        if !path.hasSuffix(".py") {
+            var loader = ManifestLoader(swiftWorkers: registry.names)
+            loader.flagOverrides = try FlagArguments.parse(flags)
+            let manifestPath = path
+            let reader = loader
+            configuration.reloadManifest = { () throws(ManifestError) in try reader.load(path: manifestPath) }
+        }
         if let duration {
             guard let parsed = DurationText.parse(duration), parsed > .zero else {
                 throw ValidationError("--for \(duration) is not a duration; write it like 30s or 5m")

@@ -130,3 +130,80 @@ struct ManifestTopologyTests {
         #expect(flag.status != 0 && flag.output.contains("--flag nope=maybe"))
     }
 }
+
+/// Reload: the running set stops through its full sequence; the re-read manifest (gates re-evaluated) starts.
+@Suite(.timeLimit(.minutes(3)))
+struct ReloadTests {
+    static let memory = """
+        from botyard import Worker
+
+        worker = Worker(name="memory")
+
+        @worker.on_startup
+        async def boot(client):
+            worker.state["boots"] = worker.state.get("boots", 0) + 1
+            await client.state.set("in_memory", worker.state["boots"])
+            await client.state.incr("starts")
+
+        @worker.on_shutdown
+        async def bye(client):
+            print("on_shutdown ran")
+        """
+
+    func manifest(gateOn: Bool) -> String {
+        """
+        flags: {extra: \(gateOn)}
+        workers:
+          memory:
+            code: memory.py
+          relay:
+            command: sh
+            args: ['-c', 'trap "echo relay got TERM; exit 0" TERM; while true; do sleep 0.1; done']
+          extra:
+            code: memory.py
+            when: [extra]
+        """
+    }
+
+    @Test func reloadKeepsCtxStateDropsWorkerStateAndReevaluatesGates() async throws {
+        let host = try HostProcess()
+        try host.write("memory.py", Self.memory)
+        let path = try host.write("botyard.yaml", manifest(gateOn: false))
+        try await host.start(path)
+        try await host.waitUntil("started") { try await host.state("memory", "starts") == "1" }
+        #expect(try await host.worker("extra")["state"]?.stringValue == "gated_off")
+
+        try host.write("botyard.yaml", manifest(gateOn: true))
+        let reload = try await host.runToEnd(["reload", "--data-dir", host.data.path])
+        #expect(reload.status == 0 && reload.output.contains("reloading: memory, relay, extra"), "\(reload.output)")
+        try await host.waitUntil("restarted") { try await host.state("memory", "starts") == "2" }
+        #expect(try await host.state("memory", "in_memory") == "1", "worker.state did not survive the reload")
+        try await host.waitUntil("the gate opened") { try await host.state("extra", "starts") == "1" }
+        func previous(_ worker: String) -> String {
+            (try? String(contentsOfFile: "\(host.data.logs)/worker-\(worker).log.prev", encoding: .utf8)) ?? ""
+        }
+        #expect(previous("memory").contains("on_shutdown ran"), "the full stopping sequence ran")
+        #expect(previous("relay").contains("relay got TERM"), "the command worker got SIGTERM first")
+        #expect(try await host.interrupt() == 0)
+    }
+
+    @Test func aManifestThatNoLongerLoadsLeavesTheRunningSetAlone() async throws {
+        let host = try HostProcess()
+        try host.write("memory.py", Self.memory)
+        let path = try host.write("botyard.yaml", manifest(gateOn: false))
+        try await host.start(path)
+        try await host.waitUntil("started") { try await host.state("memory", "starts") == "1" }
+        try host.write("botyard.yaml", "workers:\n  memory:\n    code: memory.py\n    every: forever\n")
+        let reply = try await host.api(.post, "/api/reload")
+        #expect(reply.status == 400)
+        #expect(reply.json.jsonText().contains("field 'every'"), "\(reply.json)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await host.worker("memory")["state"]?.stringValue == "running")
+        #expect(try await host.state("memory", "starts") == "1", "nothing was restarted")
+
+        try host.write("botyard.yaml", manifest(gateOn: true))
+        kill(host.process.processIdentifier, SIGHUP)
+        try await host.waitUntil("SIGHUP reloaded it") { try await host.state("extra", "starts") == "1" }
+        #expect(try await host.interrupt() == 0)
+    }
+}

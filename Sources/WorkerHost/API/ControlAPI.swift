@@ -25,6 +25,7 @@ public struct ControlAPI: Sendable {
             .add(middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint))
         MonitorRoutes(hub: monitor).add(to: api)
         api.get("workers") { _, _ in supervisor.statuses }
+        api.post("reload") { _, _ in try reload() }
         api.get("workers/:name") { _, context in try runner(context).status }
         api.post("workers/:name/start") { _, context in try command(context, .start(reason: "started by operator")) }
         api.post("workers/:name/stop") { _, context in try command(context, .stop(reason: "stopped by operator")) }
@@ -54,6 +55,18 @@ public struct ControlAPI: Sendable {
     struct Accepted: ResponseEncodable {
         var accepted: String
         var worker: WorkerStatus
+    }
+
+    struct Reloaded: ResponseEncodable {
+        var reloading: [String]
+    }
+
+    /// `POST /api/reload`: 200 with the new set's names, 400 when the manifest cannot be used (nothing changed).
+    private func reload() throws -> Reloaded {
+        switch supervisor.reload() {
+        case .success(let names): return Reloaded(reloading: names)
+        case .failure(let error): throw HTTPError(.badRequest, message: error.message)
+        }
     }
 
     private func runner(_ context: BasicRequestContext) throws -> WorkerRunner {

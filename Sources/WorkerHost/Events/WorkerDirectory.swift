@@ -9,10 +9,10 @@ final class WorkerDirectory: Sendable {
 
     init() {}
 
-    func register(_ list: [WorkerRunner]) {
-        runners.withLock { runners in
-            for runner in list { runners[runner.name] = runner }
-        }
+    /// Makes `list` the workers (after a reload, the old ones are gone).
+    func replace(with list: [WorkerRunner]) {
+        let byName = Dictionary(list.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        runners.withLock { $0 = byName }
     }
 
     func runner(named name: String) -> WorkerRunner? {

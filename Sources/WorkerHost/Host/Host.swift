@@ -26,6 +26,8 @@ public struct HostConfiguration: Sendable {
     public var swiftWorkers = TickWorkerRegistry()
     /// Whether worker lines are echoed to stdout.
     public var echo = true
+    /// Reads the manifest again, for a reload (SIGHUP, `POST /api/reload`); `nil` reloads `manifest` as it is.
+    public var reloadManifest: (@Sendable () throws(ManifestError) -> Manifest)?
 
     public init(manifest: Manifest, data: DataDirectory) {
         self.manifest = manifest
@@ -75,12 +77,22 @@ public enum BotyardHost {
         let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
         let bus = EventBus()
         let directory = WorkerDirectory()
-        let supervisor = Supervisor(
-            runners: configuration.manifest.workers.enumerated().map { index, spec in
+        let makeRunners = { @Sendable (launcher: WorkerLauncher, manifest: Manifest) in
+            manifest.workers.enumerated().map { index, spec in
                 launcher.runner(
                     spec, index: index, store: store, http: HTTPService(client: httpClient),
                     blocks: blocks.connected(to: spec), children: children, bus: bus, directory: directory)
-            }, bus: bus, directory: directory, runtime: launcher.runtime)
+            }
+        }
+        let reloader: Supervisor.Reloader = {
+            switch reload(configuration, runtime: launcher.runtime, console: console, logger: logger) {
+            case .success(let (next, manifest)): .success(makeRunners(next, manifest))
+            case .failure(let error): .failure(error)
+            }
+        }
+        let supervisor = Supervisor(
+            runners: makeRunners(launcher, configuration.manifest), bus: bus, directory: directory,
+            runtime: launcher.runtime, reloader: reloader, logger: logger)
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
         let viewerToken = try data.viewerToken()
@@ -114,6 +126,28 @@ public enum BotyardHost {
         }
         try await httpClient.shutdown()
         try? FileManager.default.removeItem(atPath: data.hostFile)  // best effort: the host is gone
+    }
+
+    /// The manifest read again and a launcher for it, or why it cannot replace the running one.
+    private static func reload(
+        _ configuration: HostConfiguration, runtime: RuntimeVariables, console: Console?, logger: Logger
+    ) -> Result<(WorkerLauncher, Manifest), ReloadError> {
+        var next = configuration
+        if let read = configuration.reloadManifest {
+            do throws(ManifestError) { next.manifest = try read() } catch {
+                return .failure(ReloadError("the manifest does not load, so nothing changed: \(error)"))
+            }
+        }
+        guard next.manifest.blocks == configuration.manifest.blocks else {
+            return .failure(ReloadError("the blocks changed, so nothing changed: restart the host to apply new blocks"))
+        }
+        do throws(HostError) {
+            var launcher = try WorkerLauncher.prepare(next, console: console, logger: logger)
+            launcher.runtime = runtime
+            return .success((launcher, next.manifest))
+        } catch {
+            return .failure(ReloadError("the new manifest cannot run, so nothing changed: \(error)"))
+        }
     }
 
     private static func runGroup(_ group: ServiceGroup, for duration: Duration?) async throws {

@@ -26,5 +26,6 @@ public enum ExampleStrategies {
     public static func register(into registry: inout TickWorkerRegistry) {
         registry.register("Heartbeat") { Heartbeat() }
         registry.register("PingCounter") { PingCounter.make() }
+        registry.register("LatencyProbe") { LatencyProbe.make() }
     }
 }

@@ -36,22 +36,23 @@ struct ScheduleRun: Sendable {
     }
 
     /// Fires if due and not running.
-    /// - Returns: whether it runs now and how many slots it skipped; `nil` if nothing was due.
-    mutating func fire(now: Instant, date: Date) -> (run: Bool, skipped: Int)? {
+    /// - Returns: whether it runs now, its slot's wall-clock time and how many slots it skipped; `nil` if nothing
+    ///   was due.
+    mutating func fire(now: Instant, date: Date) -> (run: Bool, slot: Date, skipped: Int)? {
         guard !running else { return nil }
         switch rule {
         case .every(var scheduler):
             let before = scheduler.skipped
-            guard scheduler.fire(now: now) != nil else { return nil }
+            guard let slot = scheduler.fire(now: now) else { return nil }
             rule = .every(scheduler)
             running = true
-            return (true, scheduler.skipped - before)
+            return (true, date.addingTimeInterval(-slot.duration(to: now).seconds), scheduler.skipped - before)
         case .cron(let schedule, let next):
             guard let next, date.timeIntervalSince(next) >= -Self.tolerance else { return nil }
             let (following, skipped) = Self.after(date, from: next, in: schedule)
             rule = .cron(schedule, next: following)
             running = true
-            return (true, skipped)
+            return (true, next, skipped)
         }
     }
 

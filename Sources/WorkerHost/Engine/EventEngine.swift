@@ -21,6 +21,8 @@ struct EventEngine: Sendable {
         var event: EventEnvelope?
         /// How long it may run; `nil` for tasks.
         var timeout: Duration?
+        /// A schedule's slot (wall-clock), so the handler can see how late it runs.
+        var scheduledAt: Date?
     }
 
     enum Action: Sendable, Equatable {
@@ -110,7 +112,13 @@ struct EventEngine: Sendable {
         for index in schedules.indices {
             guard let fired = schedules[index].fire(now: now, date: date) else { continue }
             health.skippedRuns += fired.skipped
-            if fired.run { actions.append(invoke(schedules[index].handler, nil, running: .schedule(index))) }
+            guard fired.run else { continue }
+            var action = invoke(schedules[index].handler, nil, running: .schedule(index))
+            if case .invoke(var invocation) = action {
+                invocation.scheduledAt = fired.slot
+                action = .invoke(invocation)
+            }
+            actions.append(action)
         }
         for index in tasks.indices where tasks[index].restartAt.map({ now >= $0 }) ?? false {
             actions.append(startTask(index, now: now))

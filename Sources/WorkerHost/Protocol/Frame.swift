@@ -178,6 +178,8 @@ enum HostFrame {
             "type": "run", "id": .number(Double(invocation.id)), "handler": .number(Double(invocation.handler.id)),
             "event": invocation.event?.json ?? .null,
             "timeout": invocation.timeout.map { .number($0.seconds) } ?? .null,
+            "scheduled_at": invocation.scheduledAt.map { .number($0.timeIntervalSince1970) } ?? .null,
+            "sent_at": .number(Date().timeIntervalSince1970),
         ]
     }
 

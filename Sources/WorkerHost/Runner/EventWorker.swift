@@ -120,6 +120,8 @@ public struct Worker: Sendable {
 public struct RuntimeClient: Sendable {
     let services: WorkerServices
     let callTimeout: Duration
+    /// For a schedule's run: the wall-clock time of its slot (how late it runs is `Date() - scheduledAt`).
+    public var scheduledAt: Date?
 
     /// The worker's name.
     public var workerName: String { services.worker }

@@ -39,7 +39,8 @@ final class SwiftEventBackend: WorkerBackend {
         guard let entry = worker.withLock({ $0?.entries }).flatMap({ Array($0) })?[safe: invocation.handler.id] else {
             return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker is not running"))
         }
-        let client = RuntimeClient(services: services, callTimeout: spec.tickTimeout)
+        let client = RuntimeClient(
+            services: services, callTimeout: spec.tickTimeout, scheduledAt: invocation.scheduledAt)
         let slot = RunSlot()
         runs.withLock { $0[invocation.id] = slot }
         defer { _ = runs.withLock { $0.removeValue(forKey: invocation.id) } }

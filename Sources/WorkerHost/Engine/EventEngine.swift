@@ -58,6 +58,10 @@ struct EventEngine: Sendable {
     private var nextID = 0
     /// Set at stop: when handlers still in flight are cancelled.
     private(set) var drainDeadline: Instant?
+    /// Set when they were cancelled: when the runs that did not answer are given up on.
+    private(set) var cancelDeadline: Instant?
+    /// How long cancelled runs have to end before the stop goes on without them.
+    static let cancelGrace = Duration.seconds(2)
     private(set) var health = EventHealth()
     /// The error an `on_shutdown` handler raised.
     var shutdownError: WorkerFailure? {
@@ -82,7 +86,7 @@ struct EventEngine: Sendable {
     func wakeUp(now: Instant, date: Date) -> Instant? {
         var times = schedules.filter { !$0.running }.compactMap { $0.due(now: now, date: date) }
         times += tasks.compactMap(\.restartAt)
-        if let drainDeadline { times.append(drainDeadline) }
+        if let drainDeadline { times.append(cancelDeadline ?? drainDeadline) }
         return times.min()
     }
 
@@ -103,6 +107,13 @@ struct EventEngine: Sendable {
     mutating func timerFired(now: Instant, date: Date) -> [Action] {
         if let drainDeadline {
             guard now >= drainDeadline, !running.isEmpty else { return [] }
+            if let cancelDeadline {
+                guard now >= cancelDeadline else { return [] }
+                let ignored = running.count
+                running.removeAll()
+                return [.log(.warn, "\(ignored) handler run(s) did not end when cancelled; stopping without them")]
+            }
+            cancelDeadline = now + Self.cancelGrace
             return [
                 .log(.warn, "cancelling \(running.count) handler(s) still running after the stop grace"),
                 .cancel(running.keys.sorted()),

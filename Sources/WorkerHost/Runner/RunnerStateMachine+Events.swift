@@ -101,7 +101,11 @@ extension RunnerStateMachine {
 
     mutating func engineTimerFired(now: Instant, date: Date) -> [Action] {
         switch phase {
-        case .ready, .draining: return lift(engine?.timerFired(now: now, date: date) ?? [], date: date, now: now)
+        case .ready: return lift(engine?.timerFired(now: now, date: date) ?? [], date: date, now: now)
+        case .draining(let then):
+            var actions = lift(engine?.timerFired(now: now, date: date) ?? [], date: date, now: now)
+            if engine?.drained == true { actions += runShutdown(then: then) }
+            return actions
         default: return []
         }
     }

@@ -45,10 +45,10 @@ public final class Supervisor: Service {
     }
 
     public func run() async throws {
-        await runtime?.waitUntilListening(within: .seconds(10))
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.reloadOnHangUp() }
+                await runtime?.waitUntilListening(within: .seconds(10))
                 await runGenerations()
                 group.cancelAll()
             }

@@ -55,10 +55,11 @@ final class SwiftEventBackend: WorkerBackend {
             }
         }
         slot.onCancel { work.cancel() }
+        var timer: Task<Void, Never>?
         if let timeout = invocation.timeout {
             let name = invocation.handler.name
-            Task {
-                try? await Task.sleep(for: timeout)
+            timer = Task {
+                do { try await Task.sleep(for: timeout) } catch { return }  // the run ended first
                 slot.resolve(
                     .failed(
                         WorkerFailure(
@@ -66,7 +67,9 @@ final class SwiftEventBackend: WorkerBackend {
                 work.cancel()
             }
         }
-        return await slot.outcome()
+        let outcome = await slot.outcome()
+        timer?.cancel()
+        return outcome
     }
 
     func cancel(_ ids: [Int]) async {

@@ -39,6 +39,11 @@ final class WorkerRunner: Sendable {
     let bus: EventBus?
     /// The event kinds its handlers listen to, while it runs: other events are not even queued.
     private let listening = Mutex<Set<String>>([])
+    /// Events posted to the mailbox and not yet handed to the engine; beyond `inboxLimit` they are dropped and
+    /// counted, so a flood of publishes cannot grow a busy runner's mailbox without bound.
+    private let inbox = Atomic<Int>(0)
+    private let inboxDropped = Atomic<Int>(0)
+    static let inboxLimit = 1000
 
     init(
         spec: WorkerSpec, revision: Int = 0, log: WorkerLog, logger: Logger, bus: EventBus? = nil,
@@ -57,11 +62,21 @@ final class WorkerRunner: Sendable {
     }
 
     /// The worker as it is now.
-    var status: WorkerStatus { machine.withLock { $0.status } }
+    var status: WorkerStatus {
+        var status = machine.withLock { $0.status }
+        let dropped = inboxDropped.load(ordering: .relaxed)
+        if dropped > 0 { status.events?.overflowed += dropped }
+        return status
+    }
 
     /// Hands an event from the bus to the worker, if one of its handlers listens to that kind.
     func deliver(_ envelope: EventEnvelope) {
         guard listening.withLock({ $0.contains(envelope.kind) }) else { return }
+        guard inbox.add(1, ordering: .relaxed).newValue <= Self.inboxLimit else {
+            inbox.subtract(1, ordering: .relaxed)
+            inboxDropped.add(1, ordering: .relaxed)
+            return
+        }
         mailbox.post(.delivered(envelope))
     }
 
@@ -95,6 +110,7 @@ final class WorkerRunner: Sendable {
     private func feed(_ event: Event?) -> [RunnerStateMachine.Action] {
         let now = ContinuousClock.now
         let date = Date()
+        if case .delivered = event { inbox.subtract(1, ordering: .relaxed) }
         return step { machine in
             switch event {
             case nil: machine.timerFired(now: now, date: date)

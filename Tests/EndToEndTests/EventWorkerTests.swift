@@ -255,3 +255,50 @@ struct EventWorkerTests {
         #expect(try await host.interrupt() == 0)
     }
 }
+
+/// The runtime events the host publishes, as an event worker receives them.
+@Suite(.timeLimit(.minutes(2)))
+struct RuntimeEventTests {
+    @Test func aWatcherSeesStateChangesTickFailuresAndTheHostsNotify() async throws {
+        let host = try HostProcess()
+        try host.write("broken.py", "def tick(ctx):\n    raise ValueError('bad data')\n")
+        try host.write(
+            "watcher.py",
+            """
+            import json
+            from botyard import Worker
+
+            worker = Worker(name="watcher")
+
+            @worker.on_event("worker.state")
+            async def state(event, client):
+                if event.payload["worker"] == "broken":
+                    await client.state.set("to." + event.payload["to"], event.payload["reason"])
+
+            @worker.on_event("worker.tick_failed")
+            async def failed(event, client):
+                await client.state.set("tick_failed", event.payload)
+
+            @worker.on_event("notify")
+            async def notified(event, client):
+                await client.state.set("notify", event.payload)
+            """)
+        let manifest = """
+            workers:
+              watcher:
+                code: watcher.py
+              broken:
+                code: broken.py
+                every: 1s
+                max_errors: 2
+            """
+        try await host.start(try host.write("botyard.yaml", manifest))
+        try await host.waitUntil("broken stopped") { try await host.state("watcher", "to.error") != nil }
+        #expect(try await host.state("watcher", "to.error") == #""stopped after 2 consecutive errors""#)
+        let failed = try await host.state("watcher", "tick_failed") ?? ""
+        #expect(failed.contains(#""worker":"broken""#) && failed.contains("ValueError: bad data"), "\(failed)")
+        let notify = try await host.state("watcher", "notify") ?? ""
+        #expect(notify.contains(#""severity":"error""#) && notify.contains("worker broken stopped with an error"))
+        #expect(try await host.interrupt() == 0)
+    }
+}

@@ -236,6 +236,14 @@ final class WorkerRunner: Sendable {
                     "worker": .string(name), "from": .string(transition.from.rawValue),
                     "to": .string(transition.to.rawValue), "reason": .string(transition.reason),
                 ], source: "host")
+            if transition.to == .error {  // what an alert (Telegram, a dashboard) forwards
+                bus?.publish(
+                    kind: "notify",
+                    payload: [
+                        "source": "host", "title": .string("worker \(name) stopped with an error"),
+                        "body": .string(transition.reason), "severity": "error", "worker": .string(name),
+                    ], source: "host")
+            }
             logger.info(
                 "worker \(transition.from) → \(transition.to)",
                 metadata: [

@@ -15,8 +15,7 @@ final class ProcessBackend: WorkerBackend {
     private let log: WorkerLog
     private let group: any EventLoopGroup
     private let children: ChildRegistry
-    private let current = Mutex<WorkerConnection?>(nil)
-    private let stopped = Mutex(false)
+    private let slot = ProcessSlot()
 
     init(
         spec: WorkerSpec, launch: PythonBackend.Launch, log: WorkerLog, group: any EventLoopGroup,
@@ -30,37 +29,20 @@ final class ProcessBackend: WorkerBackend {
     }
 
     func start() async throws(StartFailure) -> WorkerShape {
-        let connection: WorkerConnection
-        do {
-            connection = try await WorkerConnection.start(
-                executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-                workingDirectory: launch.workingDirectory, underBubblewrap: launch.underBubblewrap, log: log,
-                group: group, children: children,
-                answer: { _, _ in nil })
-        } catch {
-            throw StartFailure(phase: .load, failure: WorkerFailure(type: "SpawnError", message: "\(error)"))
-        }
-        let stoppedMeanwhile = stopped.withLock { stopped in
-            if !stopped { current.withLock { $0 = connection } }
-            return stopped
-        }
-        if stoppedMeanwhile {
-            await connection.terminate(grace: .zero)
-            throw StartFailure(phase: .load, failure: WorkerFailure(type: "Stopped", message: "stopped while starting"))
-        }
+        _ = try await slot.spawn(launch, log: log, group: group, children: children)
         return .process
     }
 
     /// Waits until the process exits (its fd 3 closes and it is reaped; what it writes there is ignored).
     /// - Returns: `.success` for status 0, `.failed` with the last 20 lines otherwise.
     func watch() async -> HandlerOutcome {
-        guard let connection = current.withLock({ $0 }) else { return .cancelled }
+        guard let connection = slot.connection else { return .cancelled }
         while true {
             guard case .closed = await connection.next() else { continue }
             break
         }
         var status = await connection.waitForExit(within: .seconds(1))
-        while status == nil, !Task.isCancelled, !stopped.withLock({ $0 }) {
+        while status == nil, !Task.isCancelled, !slot.isStopped {
             status = await connection.waitForExit(within: .seconds(1))  // it closed fd 3 but still runs
         }
         guard let status else { return .cancelled }
@@ -78,16 +60,10 @@ final class ProcessBackend: WorkerBackend {
     }
 
     func stop() async {
-        stopped.withLock { $0 = true }
-        guard let connection = current.withLock({ $0 }) else { return }
-        await connection.terminate(grace: Self.termGrace)
-        current.withLock { $0 = nil }
+        await slot.stop()?.terminate(grace: Self.termGrace)
     }
 
     func kill() async {
-        stopped.withLock { $0 = true }
-        guard let connection = current.withLock({ $0 }) else { return }
-        await connection.terminate(grace: .zero)
-        current.withLock { $0 = nil }
+        await slot.stop()?.terminate(grace: .zero)
     }
 }

@@ -30,11 +30,9 @@ final class PythonBackend: WorkerBackend {
     private let services: WorkerServices
     private let group: any EventLoopGroup
     private let children: ChildRegistry
-    private let current = Mutex<WorkerConnection?>(nil)
+    private let slot = ProcessSlot()
     /// Set once an event worker has loaded.
     private let session = Mutex<PythonEventSession?>(nil)
-    /// Set by `stop`/`kill`: a process that finishes spawning afterwards is ended at once.
-    private let stopped = Mutex(false)
 
     init(
         spec: WorkerSpec, launch: Launch, services: WorkerServices, group: any EventLoopGroup,
@@ -48,31 +46,16 @@ final class PythonBackend: WorkerBackend {
     }
 
     func start() async throws(StartFailure) -> WorkerShape {
-        let connection: WorkerConnection
-        do {
-            connection = try await WorkerConnection.start(
-                executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-                workingDirectory: launch.workingDirectory, underBubblewrap: launch.underBubblewrap, log: services.log,
-                group: group, children: children,
-                answer: { [services] frame, allocator in
-                    // Only a `state.get` can be answered here: other frames are not decoded twice.
-                    guard frame.readableBytesView.contains(subsequence: Self.stateGet),
-                        case .call(let id, let method, let params)? = try? WorkerFrame.decode(frame.readableBytesView),
-                        let value = services.answerImmediately(method: method, params: params)
-                    else { return nil }
-                    return WorkerConnection.encode(HostFrame.result(id: id, .success(value)), allocator: allocator)
-                })
-        } catch {
-            throw StartFailure(phase: .load, failure: WorkerFailure(type: "SpawnError", message: "\(error)"))
-        }
-        let stoppedMeanwhile = stopped.withLock { stopped in
-            if !stopped { current.withLock { $0 = connection } }
-            return stopped
-        }
-        if stoppedMeanwhile {
-            await connection.terminate(grace: .zero)
-            throw StartFailure(phase: .load, failure: WorkerFailure(type: "Stopped", message: "stopped while starting"))
-        }
+        let connection = try await slot.spawn(
+            launch, log: services.log, group: group, children: children,
+            answer: { [services] frame, allocator in
+                // Only a `state.get` can be answered here: other frames are not decoded twice.
+                guard frame.readableBytesView.contains(subsequence: Self.stateGet),
+                    case .call(let id, let method, let params)? = try? WorkerFrame.decode(frame.readableBytesView),
+                    let value = services.answerImmediately(method: method, params: params)
+                else { return nil }
+                return WorkerConnection.encode(HostFrame.result(id: id, .success(value)), allocator: allocator)
+            })
         guard let handlers = try await load(connection) else {
             try await setup(connection)
             return .tick
@@ -141,7 +124,7 @@ final class PythonBackend: WorkerBackend {
     }
 
     func tick(_ request: TickRequest) async -> TickOutcome {
-        guard let connection = current.withLock({ $0 }) else {
+        guard let connection = slot.connection else {
             return .crashed(WorkerFailure(type: "WorkerExited", message: "the worker process is not running"))
         }
         services.beginTick(request.number)
@@ -164,23 +147,20 @@ final class PythonBackend: WorkerBackend {
     }
 
     func stop() async {
-        stopped.withLock { $0 = true }
+        let connection = slot.stop()
         await session.withLock { $0 }?.close()
-        guard let connection = current.withLock({ $0 }) else { return }
+        guard let connection else { return }
         connection.send(HostFrame.shutdown)  // it may already be gone: a failed write is harmless here
         if !Task.isCancelled, await connection.waitForExit(within: .seconds(2)) == nil {
             services.log.write(level: .warn, "did not exit within 2s of the shutdown frame; sending SIGTERM")
         }
         await connection.terminate()
-        current.withLock { $0 = nil }
     }
 
     func kill() async {
-        stopped.withLock { $0 = true }
+        let connection = slot.stop()
         await session.withLock { $0 }?.close()
-        guard let connection = current.withLock({ $0 }) else { return }
-        await connection.terminate(grace: .zero)
-        current.withLock { $0 = nil }
+        await connection?.terminate(grace: .zero)
     }
 
     /// What the host waited for, as it turned out.

@@ -30,12 +30,19 @@ struct Cron: ParsableCommand {
         }
         var start = Date()
         if let after {
-            guard let parsed = ISO8601DateFormatter().date(from: after) else {
-                throw ValidationError("--after \"\(after)\" is not an ISO 8601 instant like 2026-03-28T00:00:00Z")
+            guard let parsed = ISO8601DateFormatter().date(from: after),
+                (0...253_086_768_000).contains(parsed.timeIntervalSince1970)  // 1970 to 9990
+            else {
+                throw ValidationError(
+                    "--after \"\(after)\" is not an ISO 8601 instant from 1970 to 9990, like 2026-03-28T00:00:00Z")
             }
             start = parsed
         }
         let formatter = ISO8601DateFormatter()
-        for time in schedule.upcoming(after: start, count: count) { print(formatter.string(from: time)) }
+        let times = schedule.upcoming(after: start, count: count)
+        guard !times.isEmpty else {
+            throw ValidationError("\"\(expression)\" does not fire in the 8 years after the start")
+        }
+        for time in times { print(formatter.string(from: time)) }
     }
 }

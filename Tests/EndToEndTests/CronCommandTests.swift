@@ -46,3 +46,15 @@ struct CronCommandTests {
         #expect(count.status != 0 && count.output.contains("--count"))
     }
 }
+
+extension CronCommandTests {
+    @Test func startsOutsideTheSupportedYearsAreRefusedInsteadOfPrintingWrongDates() async throws {
+        let host = try HostProcess()
+        for after in ["0000-01-01T00:00:00Z", "9999-12-31T00:00:00Z"] {
+            let run = try await host.runToEnd(["cron", "0 0 29 2 *", "--after", after])
+            #expect(run.status != 0 && run.output.contains("from 1970 to 9990"), "\(after): \(run.output)")
+        }
+        let late = try await host.runToEnd(["cron", "0 0 29 2 *", "--after", "9989-03-01T00:00:00Z", "--count", "1"])
+        #expect(late.status == 0 && late.output == "9992-02-29T00:00:00Z\n", "\(late.output)")
+    }
+}

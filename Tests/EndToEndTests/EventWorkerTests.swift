@@ -302,3 +302,74 @@ struct RuntimeEventTests {
         #expect(try await host.interrupt() == 0)
     }
 }
+
+/// What the attack on event workers found, each a test that failed before its fix.
+@Suite(.timeLimit(.minutes(3)))
+struct HostileEventWorkerTests {
+    /// Takes over fd 3: an event worker with a one-minute stop grace that never answers and ignores SIGTERM.
+    static let stuck = """
+        import json, os, signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Imported by the runner, which has already read the host's init frame.
+        ready = {"type": "ready", "v": 1, "mode": "event", "worker": {"name": "stuck", "shutdown_grace": 60},
+                 "handlers": [{"id": 0, "name": "tick", "kind": "every", "seconds": 1},
+                              {"id": 1, "name": "bye", "kind": "shutdown"}]}
+        os.write(3, (json.dumps(ready) + "\\n").encode())
+        while True:
+            os.read(3, 65536)
+        """
+
+    static let counter = """
+        from botyard import Worker
+
+        worker = Worker(name="honest")
+
+        @worker.on_startup
+        async def boot(client):
+            await client.state.incr("starts")
+        """
+
+    @Test func aStuckWorkerDoesNotHoldUpTheOthersAtAReload() async throws {
+        let host = try HostProcess()
+        try host.write("stuck.py", Self.stuck)
+        try host.write("honest.py", Self.counter)
+        let manifest = "workers:\n  honest:\n    code: honest.py\n  stuck:\n    code: stuck.py\n"
+        try await host.start(try host.write("botyard.yaml", manifest))
+        try await host.waitUntil("both run") {
+            let stuck = try await host.worker("stuck")["state"]?.stringValue
+            return try await host.state("honest", "starts") == "1" && stuck == "running"
+        }
+        #expect(try await host.api(.post, "/api/reload").status == 200)
+        try await host.waitUntil("honest is back while stuck still stops", timeout: .seconds(15)) {
+            try await host.state("honest", "starts") == "2"
+        }
+        let terminated = try await host.terminate(timeout: .seconds(90))
+        #expect(terminated.status == 0)
+    }
+
+    @Test func aWorkerRestartingItselfInALoopIsSlowedDown() async throws {
+        let host = try HostProcess()
+        try host.write(
+            "looper.py",
+            """
+            from botyard import Worker
+
+            worker = Worker(name="looper")
+
+            @worker.on_startup
+            async def again(client):
+                await client.state.incr("starts")
+                try:
+                    await client.restart_worker("looper")
+                except RuntimeError as error:
+                    await client.state.set("refused", str(error))
+            """)
+        try await host.start(try host.write("botyard.yaml", "workers:\n  looper:\n    code: looper.py\n"))
+        try await host.waitUntil("a restart is refused") { try await host.state("looper", "refused") != nil }
+        try await Task.sleep(for: .seconds(3))
+        let starts = Int(try await host.state("looper", "starts") ?? "0") ?? 0
+        #expect(starts <= 3, "at most one restart by a worker per 5 s (started \(starts) times)")
+        #expect(try await host.state("looper", "refused")?.contains("less than 5s ago") == true)
+        #expect(try await host.interrupt() == 0)
+    }
+}

@@ -65,6 +65,29 @@ struct EventEngineTests {
         #expect(engine.report.queued == 1)
     }
 
+    @Test func largeEventsAreBoundedByBytesNotOnlyByCount() {
+        var engine = engine([Handler(id: 0, name: "h", trigger: .event("big"))], concurrency: 1024, queue: 1000)
+        var big = event("big")
+        big.size = 250_000
+        var accepted = 0
+        for _ in 0..<200 { accepted += invocations(engine.deliver(big)).count }
+        #expect(accepted == 67, "16 MiB of 250 kB payloads, then dropped")
+        #expect(engine.report.overflowed == 133 && engine.report.queued == 0)
+        var small = event("big")
+        small.size = 100
+        #expect(invocations(engine.deliver(small)).count == 1, "what fits still runs")
+    }
+
+    @Test func aHandlerListIsBounded() {
+        let many = (0...HandlerSet.maxHandlers).map { id -> JSONValue in
+            ["id": .number(Double(id)), "name": "h", "kind": "every", "seconds": 1]
+        }
+        #expect(throws: HandlerSet.Refusal.self) { try HandlerSet.decode(worker: nil, handlers: .array(many)) }
+        #expect(throws: HandlerSet.Refusal.self) {
+            try HandlerSet.decode(worker: ["shutdown_grace": 61], handlers: [])
+        }
+    }
+
     @Test func aFailedHandlerIsLoggedWithItsTracebackAndCounted() {
         var engine = engine([Handler(id: 0, name: "h", trigger: .event("k"))])
         let run = invocations(engine.deliver(event("k")))[0]

@@ -14,7 +14,7 @@ extension WorkerServices {
         guard size <= EventKind.maxPayloadBytes else {
             throw CallError(.valueError, "the payload is \(size) bytes; the limit is \(EventKind.maxPayloadBytes)")
         }
-        let envelope = bus.publish(kind: kind, payload: payload, source: worker)
+        let envelope = bus.publish(kind: kind, payload: payload, source: worker, size: size)
         return ["event_id": .string(envelope.eventID), "seq": .number(Double(envelope.seq))]
     }
 

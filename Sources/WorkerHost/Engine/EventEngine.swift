@@ -37,12 +37,15 @@ struct EventEngine: Sendable {
 
     struct Limits: Sendable, Equatable {
         var queue = 1000
+        /// The most event payload bytes one worker may hold, queued and running: a flood of large events is
+        /// dropped and counted past this, not kept.
+        var heldBytes = 16 * 1024 * 1024
         var handlerTimeout = Duration.seconds(60)
         var tasks = TaskBackoff.Policy()
     }
 
     private enum Running: Sendable, Equatable {
-        case event
+        case event(bytes: Int)
         case schedule(Int)
         case task(Int)
     }
@@ -55,6 +58,8 @@ struct EventEngine: Sendable {
     private var queue = Deque<(HandlerSet.Handler, EventEnvelope)>()
     private var running: [Int: Running] = [:]
     private var activeEvents = 0
+    /// Payload bytes of the events queued and running.
+    private var heldBytes = 0
     private var nextID = 0
     /// Set at stop: when handlers still in flight are cancelled.
     private(set) var drainDeadline: Instant?
@@ -95,12 +100,15 @@ struct EventEngine: Sendable {
 
     /// Invocations of `handlers` to run one after another (`on_startup`, `on_shutdown`), outside the engine's
     /// bookkeeping.
-    mutating func sequence(_ handlers: [HandlerSet.Handler]) -> [Invocation] {
+    mutating func sequence(_ handlers: [HandlerSet.Handler], timeout: Duration? = nil) -> [Invocation] {
         handlers.map { handler in
             nextID += 1
-            return Invocation(id: nextID, handler: handler, event: nil, timeout: limits.handlerTimeout)
+            return Invocation(id: nextID, handler: handler, event: nil, timeout: timeout ?? limits.handlerTimeout)
         }
     }
+
+    /// How long one `on_shutdown` handler may run: its timeout, but at most 30 s, so that a stop stays short.
+    var shutdownTimeout: Duration { min(limits.handlerTimeout, .seconds(30)) }
 
     // MARK: - Inputs
 
@@ -141,11 +149,14 @@ struct EventEngine: Sendable {
         guard drainDeadline == nil else { return [] }
         var actions: [Action] = []
         for handler in set.listeners(of: envelope.kind) {
-            if activeEvents < set.maxConcurrency {
+            let fits = heldBytes + envelope.size <= limits.heldBytes
+            if fits, activeEvents < set.maxConcurrency {
                 activeEvents += 1
-                actions.append(invoke(handler, envelope, running: .event))
-            } else if queue.count < limits.queue {
+                heldBytes += envelope.size
+                actions.append(invoke(handler, envelope, running: .event(bytes: envelope.size)))
+            } else if fits, queue.count < limits.queue {
                 queue.append((handler, envelope))
+                heldBytes += envelope.size
                 health.queued = queue.count
             } else {
                 health.overflowed += 1
@@ -153,7 +164,7 @@ struct EventEngine: Sendable {
                     actions.append(
                         .log(
                             .warn,
-                            "event queue full (\(limits.queue) waiting, \(set.maxConcurrency) running): dropped "
+                            "event queue full (\(queue.count) waiting, \(activeEvents) running, \(heldBytes) bytes): dropped "
                                 + "\(envelope.kind) #\(envelope.seq) for \(handler.name); \(health.overflowed) dropped so far"
                         ))
                 }
@@ -166,13 +177,14 @@ struct EventEngine: Sendable {
     mutating func finished(_ id: Int, _ outcome: HandlerOutcome, now: Instant, date: Date) -> [Action] {
         guard let what = running.removeValue(forKey: id) else { return [] }
         switch what {
-        case .event:
+        case .event(let bytes):
             activeEvents -= 1
+            heldBytes -= bytes
             var actions = record(outcome, of: "event handler")
             if drainDeadline == nil, let (handler, envelope) = queue.popFirst() {
                 health.queued = queue.count
                 activeEvents += 1
-                actions.append(invoke(handler, envelope, running: .event))
+                actions.append(invoke(handler, envelope, running: .event(bytes: envelope.size)))
             }
             return actions
         case .schedule(let index):
@@ -189,6 +201,7 @@ struct EventEngine: Sendable {
         drainDeadline = now + set.shutdownGrace
         if !queue.isEmpty {
             health.overflowed += queue.count
+            heldBytes -= queue.reduce(0) { $0 + $1.1.size }
             queue.removeAll()
             health.queued = 0
         }

@@ -25,7 +25,7 @@ public struct HandlerSet: Sendable, Equatable {
     }
 
     public var handlers: [Handler]
-    /// How many event and schedule handlers may run at once.
+    /// How many event handlers may run at once (each schedule runs at most once at a time anyway).
     public var maxConcurrency = 16
     /// How long handlers in flight may finish at stop before they are cancelled.
     public var shutdownGrace = Duration.seconds(5)
@@ -46,7 +46,7 @@ public struct HandlerSet: Sendable, Equatable {
     }
 
     /// The most handlers a worker may register.
-    static let maxHandlers = 1000
+    static let maxHandlers = 256
     static let maxEverySeconds = 366.0 * 86_400
 }
 
@@ -73,8 +73,8 @@ extension HandlerSet {
             set.maxConcurrency = value
         }
         if let grace = worker?["shutdown_grace"] {
-            guard let value = grace.numberValue.flatMap({ Duration.seconds(checked: $0, upTo: 300) }) else {
-                throw Refusal(message: "shutdown_grace must be from 0 to 300 seconds")
+            guard let value = grace.numberValue.flatMap({ Duration.seconds(checked: $0, upTo: 60) }) else {
+                throw Refusal(message: "shutdown_grace must be from 0 to 60 seconds")
             }
             set.shutdownGrace = value
         }

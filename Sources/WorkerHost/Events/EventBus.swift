@@ -37,13 +37,16 @@ public final class EventBus: Sendable {
     /// Publishes an event.
     /// - Returns: the envelope as delivered, with its `seq`.
     @discardableResult
-    public func publish(kind: String, payload: JSONValue, source: String, at date: Date = Date()) -> EventEnvelope {
+    public func publish(
+        kind: String, payload: JSONValue, source: String, size: Int? = nil, at date: Date = Date()
+    ) -> EventEnvelope {
+        let size = size ?? payload.jsonText().utf8.count
         // Numbered and handed out under one lock, so every subscriber sees events in `seq` order.
-        book.withLock { book in
+        return book.withLock { book in
             book.seq += 1
             let envelope = EventEnvelope(
                 eventID: UUID().uuidString.lowercased(), seq: book.seq, timestamp: date, kind: kind, payload: payload,
-                source: source)
+                source: source, size: size)
             for subscriber in book.subscribers.values { subscriber(envelope) }
             return envelope
         }

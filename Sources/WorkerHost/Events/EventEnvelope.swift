@@ -15,8 +15,13 @@ public struct EventEnvelope: Sendable, Equatable {
     public var payload: JSONValue
     /// Who published it: `host`, or a worker's name.
     public var source: String
+    /// The payload's size as JSON text, in bytes: what the host's memory budgets for events count.
+    public var size: Int
 
-    public init(eventID: String, seq: Int, timestamp: Date, kind: String, payload: JSONValue, source: String) {
+    public init(
+        eventID: String, seq: Int, timestamp: Date, kind: String, payload: JSONValue, source: String, size: Int = 0
+    ) {
+        self.size = size
         self.eventID = eventID
         self.seq = seq
         self.timestamp = timestamp
@@ -54,7 +59,7 @@ public enum EventKind {
         guard kind.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && $0.value < 127 }) else {
             return "an event kind is printable ASCII without spaces, like desk.fill"
         }
-        if let prefix = reserved.first(where: kind.hasPrefix) {
+        if let prefix = reserved.first(where: kind.lowercased().hasPrefix) {
             return
                 "the '\(prefix)' prefix is reserved for the host; use your own, like desk.\(kind.dropFirst(prefix.count))"
         }

@@ -6,6 +6,10 @@ import Synchronization
 /// Filled once the runners exist; ctx calls made before that find no worker.
 final class WorkerDirectory: Sendable {
     private let runners = Mutex<[String: WorkerRunner]>([:])
+    /// When each worker was last restarted by a peer: a worker restarting itself (or another) in a loop is
+    /// refused until `restartInterval` has passed.
+    private let restarted = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let restartInterval = Duration.seconds(5)
 
     init() {}
 
@@ -23,6 +27,16 @@ final class WorkerDirectory: Sendable {
     func restart(_ name: String, by worker: String) -> Result<JSONValue, CallError> {
         guard let runner = runner(named: name) else {
             return .failure(CallError(.valueError, "no worker named '\(name)'"))
+        }
+        let now = ContinuousClock.now
+        let recent = restarted.withLock { restarted in
+            if let last = restarted[name], now < last + Self.restartInterval { return true }
+            restarted[name] = now
+            return false
+        }
+        if recent {
+            let wait = DurationText.format(Self.restartInterval)
+            return .failure(CallError(.runtime, "\(name) was restarted by a worker less than \(wait) ago; try later"))
         }
         do throws(LifecycleStateMachine.Refusal) {
             try runner.send(.restart(reason: "restart requested by worker \(worker)"))

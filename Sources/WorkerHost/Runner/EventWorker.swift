@@ -87,8 +87,8 @@ public struct Worker: Sendable {
         guard (1...1024).contains(maxConcurrency) else {
             throw HandlerSet.Refusal(message: "maxConcurrency must be from 1 to 1024")
         }
-        guard shutdownGrace >= .zero, shutdownGrace <= .seconds(300) else {
-            throw HandlerSet.Refusal(message: "shutdownGrace must be from 0 to 300 seconds")
+        guard shutdownGrace >= .zero, shutdownGrace <= .seconds(60) else {
+            throw HandlerSet.Refusal(message: "shutdownGrace must be from 0 to 60 seconds")
         }
         var handlers: [HandlerSet.Handler] = []
         for (id, entry) in entries.enumerated() {

@@ -139,7 +139,8 @@ extension RunnerStateMachine {
     private mutating func runShutdown(then: AfterStop) -> [Action] {
         phase = .shuttingDown(then: then)
         let handlers = engine?.set.shutdown().reversed() ?? []
-        let invocations = engine?.sequence(Array(handlers)) ?? []
+        let timeout = engine?.shutdownTimeout
+        let invocations = engine?.sequence(Array(handlers), timeout: timeout) ?? []
         guard !invocations.isEmpty else {
             phase = .stopping(then: then)
             return [.stopBackend]

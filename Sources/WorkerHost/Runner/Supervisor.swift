@@ -15,12 +15,16 @@ public final class Supervisor: Service {
 
     private struct Book {
         var current: [WorkerRunner]
-        /// The set a reload made, waiting for `current` to stop.
-        var next: [WorkerRunner]?
         var ending = false
     }
 
+    /// A runner to run, the reason to start it with, and the runner of the same name it replaces (it starts once
+    /// that one has stopped).
+    private typealias Arrival = (runner: WorkerRunner, reason: String, replacing: WorkerRunner?)
+
     private let book: Mutex<Book>
+    private let arrivals: AsyncStream<[Arrival]>
+    private let arrive: AsyncStream<[Arrival]>.Continuation
     private let bus: EventBus?
     private let directory: WorkerDirectory?
     /// Workers start once the API listens, so that they get its URL.
@@ -33,11 +37,13 @@ public final class Supervisor: Service {
         runtime: RuntimeVariables? = nil, reloader: Reloader? = nil, logger: Logger = Logger(label: "botyard")
     ) {
         self.book = Mutex(Book(current: runners))
+        (arrivals, arrive) = AsyncStream.makeStream(of: [Arrival].self)
         self.bus = bus
         self.directory = directory
         self.runtime = runtime
         self.reloader = reloader
         self.logger = logger
+        arrive.yield(runners.map { ($0, "host started", nil) })
         directory?.replace(with: runners)
         bus?.subscribe { [weak self] envelope in
             for runner in self?.book.withLock({ $0.current }) ?? [] { runner.deliver(envelope) }
@@ -49,39 +55,33 @@ public final class Supervisor: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.reloadOnHangUp() }
                 await runtime?.waitUntilListening(within: .seconds(10))
-                await runGenerations()
+                await runAll()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             let runners = self.book.withLock { book in
                 book.ending = true
-                book.next = nil
                 return book.current
             }
+            self.arrive.finish()
             for runner in runners { try? runner.send(.shutdown) }  // shutdown is never refused
         }
     }
 
-    /// Runs the current set until it has stopped, then the set a reload made, until the host shuts down.
-    private func runGenerations() async {
-        var reason = "host started"
-        while true {
-            let runners = book.withLock { $0.current }
-            await withDiscardingTaskGroup { group in
-                for runner in runners {
-                    group.addTask { await runner.run() }
-                    try? runner.send(.start(reason: reason))  // a new runner is stopped: never refused
+    /// Runs every runner that arrives (at start, and from each reload) until the host shuts down and all of them
+    /// have stopped. A reloaded worker starts as soon as its predecessor of the same name has stopped: one slow
+    /// worker never holds up the others.
+    private func runAll() async {
+        await withDiscardingTaskGroup { group in
+            for await batch in arrivals {
+                for arrival in batch {
+                    group.addTask { await arrival.runner.run() }
+                    group.addTask {
+                        await arrival.replacing?.ended()
+                        try? arrival.runner.send(.start(reason: arrival.reason))  // a new runner: never refused
+                    }
                 }
             }
-            let next = book.withLock { book -> [WorkerRunner]? in
-                guard !book.ending, let next = book.next else { return nil }
-                book.current = next
-                book.next = nil
-                return next
-            }
-            guard let next else { return }
-            directory?.replace(with: next)
-            reason = "reloaded"
         }
     }
 
@@ -95,7 +95,7 @@ public final class Supervisor: Service {
     }
 
     /// Re-reads the manifest and replaces the running set: every worker stops through its full stopping sequence,
-    /// then the new set starts.
+    /// and each new one starts when the old one of its name (if any) has stopped.
     /// - Returns: the new set's worker names, or why nothing changed.
     public func reload() -> Result<[String], ReloadError> {
         guard let reloader else { return .failure(ReloadError("this host cannot reload its manifest")) }
@@ -104,13 +104,16 @@ public final class Supervisor: Service {
         case .success(let runners): made = runners
         case .failure(let error): return .failure(error)
         }
-        let stopping = book.withLock { book -> [WorkerRunner]? in
+        let old = book.withLock { book -> [WorkerRunner]? in
             guard !book.ending else { return nil }
-            book.next = made
+            defer { book.current = made }
             return book.current
         }
-        guard let stopping else { return .failure(ReloadError("the host is shutting down")) }
-        for runner in stopping { try? runner.send(.shutdown) }
+        guard let old else { return .failure(ReloadError("the host is shutting down")) }
+        directory?.replace(with: made)
+        for runner in old { try? runner.send(.shutdown) }
+        let byName = Dictionary(old.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        arrive.yield(made.map { ($0, "reloaded", byName[$0.name]) })
         return .success(made.map(\.name))
     }
 

@@ -42,8 +42,10 @@ final class WorkerRunner: Sendable {
     /// Events posted to the mailbox and not yet handed to the engine; beyond `inboxLimit` they are dropped and
     /// counted, so a flood of publishes cannot grow a busy runner's mailbox without bound.
     private let inbox = Atomic<Int>(0)
+    private let inboxBytes = Atomic<Int>(0)
     private let inboxDropped = Atomic<Int>(0)
     static let inboxLimit = 1000
+    static let inboxByteLimit = 16 * 1024 * 1024
 
     init(
         spec: WorkerSpec, revision: Int = 0, log: WorkerLog, logger: Logger, bus: EventBus? = nil,
@@ -72,8 +74,11 @@ final class WorkerRunner: Sendable {
     /// Hands an event from the bus to the worker, if one of its handlers listens to that kind.
     func deliver(_ envelope: EventEnvelope) {
         guard listening.withLock({ $0.contains(envelope.kind) }) else { return }
-        guard inbox.add(1, ordering: .relaxed).newValue <= Self.inboxLimit else {
+        let count = inbox.add(1, ordering: .relaxed).newValue
+        let bytes = inboxBytes.add(envelope.size, ordering: .relaxed).newValue
+        guard count <= Self.inboxLimit, bytes <= Self.inboxByteLimit else {
             inbox.subtract(1, ordering: .relaxed)
+            inboxBytes.subtract(envelope.size, ordering: .relaxed)
             inboxDropped.add(1, ordering: .relaxed)
             return
         }
@@ -87,9 +92,31 @@ final class WorkerRunner: Sendable {
         mailbox.post(.command(command))
     }
 
+    /// Set when `run` has returned; what a reloaded successor waits for.
+    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Waits until `run` has returned (the worker has stopped and its process is gone).
+    func ended() async {
+        await withCheckedContinuation { continuation in
+            let done = finished.withLock { state in
+                if !state.done { state.waiters.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
+
     /// The worker's loop; returns after `.shutdown`, with the worker stopped, or at once when cancelled, with
     /// its process killed.
     func run() async {
+        defer {
+            let waiters = finished.withLock { state in
+                state.done = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
         await withDiscardingTaskGroup { group in
             var backend: (any WorkerBackend)?
             while !machine.withLock({ $0.finished }) {
@@ -110,7 +137,10 @@ final class WorkerRunner: Sendable {
     private func feed(_ event: Event?) -> [RunnerStateMachine.Action] {
         let now = ContinuousClock.now
         let date = Date()
-        if case .delivered = event { inbox.subtract(1, ordering: .relaxed) }
+        if case .delivered(let envelope) = event {
+            inbox.subtract(1, ordering: .relaxed)
+            inboxBytes.subtract(envelope.size, ordering: .relaxed)
+        }
         return step { machine in
             switch event {
             case nil: machine.timerFired(now: now, date: date)

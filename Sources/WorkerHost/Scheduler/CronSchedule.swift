@@ -42,7 +42,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     /// The first fire time strictly after `date`, or `nil` if there is none within eight years.
     public func next(after date: Date) -> Date? {
-        guard date.timeIntervalSince1970.isFinite, abs(date.timeIntervalSince1970) < 1e11 else { return nil }
+        guard date.timeIntervalSince1970.isFinite, abs(date.timeIntervalSince1970) < 2.6e11 else { return nil }
         let after = Int64(date.timeIntervalSince1970.rounded(.down))
         let localNow = after + Int64(offset(at: after))
         let firstDay = localNow.floorDiv(86_400)

@@ -11,6 +11,7 @@ each handler (docs/protocol.md, "Event mode"). Every handler is an ``async def``
         await client.notify(title=f"Filled: {event.payload['symbol']}")
 """
 
+import contextvars
 import inspect
 import math
 import numbers
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_CONCURRENCY = 1024
-MAX_SHUTDOWN_GRACE = 300.0
+MAX_SHUTDOWN_GRACE = 60.0
 MAX_INTERVAL_SECONDS = 31_622_400  # 366 days
 DEFAULT_TZ = "UTC"
 
@@ -59,6 +60,37 @@ class EventEnvelope:
             raise ValueError(f"an event envelope has no {missing.args[0]!r}") from None
         except (TypeError, ValueError) as error:
             raise ValueError(f"a malformed event envelope: {error}") from None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The run executing in the current asyncio task, as ``current_run()`` returns it.
+
+    ``handler`` is the handler's name; ``scheduled_at`` is the Unix time of a schedule's slot (None for
+    events, tasks, startup and shutdown); ``sent_at`` is when the host sent the run (None from an older host).
+    How late a schedule ran: ``time.time() - current_run().scheduled_at``.
+    """
+
+    handler: str
+    scheduled_at: float | None = None
+    sent_at: float | None = None
+
+
+_current_run = contextvars.ContextVar("botyard_current_run", default=None)
+
+
+def current_run():
+    """The ``RunInfo`` of the run executing in the current asyncio task; None outside a run."""
+    return _current_run.get()
+
+
+def set_current_run(info):
+    """Makes ``info`` the current run of this context (the runner and the harness); returns the reset token."""
+    return _current_run.set(info)
+
+
+def reset_current_run(token):
+    _current_run.reset(token)
 
 
 @dataclass(frozen=True)
@@ -200,7 +232,7 @@ def _concurrency(value):
 
 def _grace(value):
     if _finite(value) is None or not 0 <= value <= MAX_SHUTDOWN_GRACE:
-        raise ValueError(f"shutdown_grace is a number of seconds from 0 to 300, not {value!r}")
+        raise ValueError(f"shutdown_grace is a number of seconds from 0 to 60, not {value!r}")
     return float(value)
 
 

@@ -123,7 +123,7 @@ def test_a_bad_worker_name_is_a_value_error_naming_it(name):
 
 
 @pytest.mark.parametrize("options", [{"max_concurrency": 0}, {"max_concurrency": 1025}, {"max_concurrency": 2.0},
-                                     {"shutdown_grace": -1}, {"shutdown_grace": 301}, {"shutdown_grace": "5"}])
+                                     {"shutdown_grace": -1}, {"shutdown_grace": 61}, {"shutdown_grace": "5"}])
 def test_limits_are_checked(options):
     with pytest.raises(ValueError):
         Worker("w", **options)

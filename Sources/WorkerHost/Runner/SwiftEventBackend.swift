@@ -1,5 +1,7 @@
 import AdapterKit
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Runs a compiled-in event `Worker` inside the host: each handler run is a task on the cooperative pool.
@@ -55,11 +57,11 @@ final class SwiftEventBackend: WorkerBackend {
             }
         }
         slot.onCancel { work.cancel() }
-        var timer: Task<Void, Never>?
-        if let timeout = invocation.timeout {
+        // An event-loop timer, not a sleeping task: cancelling it removes it at once, so runs that end early
+        // hold nothing until their deadline (a sleeping task's timer would stay queued until then).
+        let timer = invocation.timeout.map { timeout in
             let name = invocation.handler.name
-            timer = Task {
-                do { try await Task.sleep(for: timeout) } catch { return }  // the run ended first
+            return MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
                 slot.resolve(
                     .failed(
                         WorkerFailure(

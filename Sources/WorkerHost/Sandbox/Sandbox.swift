@@ -72,10 +72,11 @@ public struct Sandbox: Sendable {
         text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
-    /// The command line that runs `launch` inside the sandbox.
+    /// The command line that runs `launch` inside the sandbox. The environment is bubblewrap's own, which it
+    /// passes on: never `--setenv` arguments, which any local user could read with `ps` (the worker's token).
     func wrap(_ launch: PythonBackend.Launch, for worker: Worker) -> PythonBackend.Launch {
         var arguments = namespaces(worker.policy) + filesystem(for: worker)
-        arguments += ["--chdir", worker.workingDirectory, "--clearenv"]
+        arguments += ["--chdir", worker.workingDirectory]
         var environment = launch.environment
         environment["HOME"] = worker.scratch
         environment["TMPDIR"] = "/tmp"
@@ -83,7 +84,6 @@ public struct Sandbox: Sendable {
         let user = "botyard-" + (environment["BOTYARD_WORKER"] ?? "worker")
         environment["USER"] = environment["USER"] ?? user  // the worker's uid has no passwd entry
         environment["LOGNAME"] = environment["LOGNAME"] ?? user
-        for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", name, value] }
         arguments += ["--", configuration.prlimit] + limits(worker.policy, ownUID: worker.uid != nil) + ["--"]
         if let uid = worker.uid {
             arguments += [
@@ -93,7 +93,7 @@ public struct Sandbox: Sendable {
         }
         arguments += [launch.executable] + launch.arguments
         return PythonBackend.Launch(
-            executable: configuration.bwrap, arguments: arguments, environment: [:],
+            executable: configuration.bwrap, arguments: arguments, environment: environment,
             workingDirectory: launch.workingDirectory, underBubblewrap: true)
     }
 

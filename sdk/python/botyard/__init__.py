@@ -7,7 +7,7 @@ may import the errors below.
 
 from .client import RuntimeClient
 from .errors import BlockNotConnectedError, BotyardError, BybitError, ProtocolError, TickTimeoutError
-from .worker import EventEnvelope, Worker
+from .worker import EventEnvelope, RunInfo, Worker, current_run
 
 PROTOCOL_VERSION = 1
 
@@ -19,6 +19,8 @@ __all__ = [
     "TickTimeoutError",
     "PROTOCOL_VERSION",
     "EventEnvelope",
+    "RunInfo",
     "RuntimeClient",
     "Worker",
+    "current_run",
 ]

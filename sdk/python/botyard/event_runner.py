@@ -8,6 +8,7 @@ call waiting for it. See docs/protocol.md, "Event mode".
 
 import asyncio
 import json
+import math
 import os
 import sys
 import traceback
@@ -16,7 +17,7 @@ from . import PROTOCOL_VERSION
 from .client import RuntimeClient
 from .errors import describe
 from .protocol import AsyncConnection
-from .worker import EventEnvelope
+from .worker import EventEnvelope, RunInfo, set_current_run
 
 # The longest line read from the host (no practical limit, as in tick mode).
 STREAM_LIMIT = 1 << 30
@@ -33,9 +34,10 @@ class MalformedFrame(Exception):
 class Run:
     """One run of a handler the host asked for."""
 
-    def __init__(self, run_id, handler):
+    def __init__(self, run_id, handler, info=None):
         self.id = run_id
         self.handler = handler
+        self.info = info or RunInfo(handler.name)  # what current_run() returns inside it
         self.task = None
         self.timer = None
         self.cancelled = False  # the host sent cancel
@@ -106,10 +108,11 @@ class EventRunner:
             handler = self.worker.handler(frame.get("handler"))
             args = self.arguments(handler, frame.get("event"))
             timeout = run_timeout(frame.get("timeout"))
+            info = RunInfo(handler.name, unix_time(frame, "scheduled_at"), unix_time(frame, "sent_at"))
         except (LookupError, ValueError) as error:
             self.send_done(run_id, {"type": "ProtocolError", "message": str(error), "traceback": ""})
             return
-        run = self.runs[run_id] = Run(run_id, handler)
+        run = self.runs[run_id] = Run(run_id, handler, info)
         loop = asyncio.get_running_loop()
         run.task = loop.create_task(self.execute(run, args), name=f"run {run_id}: {handler.name}")
         run.task.add_done_callback(lambda task: self.ended(run, task))
@@ -125,6 +128,7 @@ class EventRunner:
 
     async def execute(self, run, args):
         """Runs the handler; returns the exception it raised (a handler's exception never ends the runner)."""
+        set_current_run(run.info)  # the task runs in a context of its own: this is its run only
         try:
             await run.handler.function(*args)
         except asyncio.CancelledError as cancel:
@@ -199,6 +203,16 @@ def run_timeout(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise ValueError(f"a run's timeout is null or a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def unix_time(frame, field):
+    """A run frame's ``scheduled_at`` or ``sent_at``: Unix seconds, or None when absent or null."""
+    value = frame.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"a run's {field} is null or a Unix time in seconds, not {value!r}")
     return float(value)
 
 

@@ -14,7 +14,7 @@
 ``FakeClient`` records what handlers do (``published``, ``notifications``, ``restarted``, ``logs``) and
 keeps ``state`` in memory with the real checks. The harness has a clock of its own: ``advance(seconds)``
 fires the ``every(seconds=|minutes=)`` schedules for the slots that pass, and ``asyncio.sleep`` inside
-handlers takes no real time.
+handlers takes no real time. ``current_run()`` in a handler gives fake-clock times (a schedule's slot).
 """
 
 import asyncio
@@ -27,7 +27,7 @@ import uuid
 
 from .client import event_kind, event_payload, notify_payload, publish_params, worker_name
 from .context import Response, incr_amount, post_body, state_json, state_key, state_value
-from .worker import EventEnvelope
+from .worker import EventEnvelope, RunInfo, reset_current_run, set_current_run
 
 # How long the harness waits for real (a thread's result) when nothing is scheduled, before it gives up.
 REAL_WAIT_SECONDS = 30.0
@@ -311,7 +311,7 @@ class WorkerHarness:
             handler = self.worker.handler(handler_id)
             self._due[handler.id] = due + handler.seconds
             self.loop.jump_to(due)
-            self._record(await _call(handler, self.client))
+            self._record(await _call(handler, self.client, slot=due))
             runs += 1
         self.loop.jump_to(target)
         return runs
@@ -338,7 +338,7 @@ class WorkerHarness:
             due = self._due[handler.id]
             await asyncio.sleep(max(0.0, due - self.now))
             self._due[handler.id] = due + handler.seconds
-            self._record(await _call(handler, self.client))
+            self._record(await _call(handler, self.client, slot=due))
 
     async def _supervise(self, handler):
         """Keeps a task running: restarts it 1 s after it ends, doubling to 5 min; 60 s of run resets that."""
@@ -356,8 +356,9 @@ class WorkerHarness:
             self.errors.append(error)
 
 
-async def _call(handler, *args):
-    """Runs a handler; returns the exception it raised, or None."""
+async def _call(handler, *args, slot=None):
+    """Runs a handler as one run (``current_run()``: its name, ``slot`` on the fake clock); returns its exception."""
+    token = set_current_run(RunInfo(handler.name, slot, asyncio.get_running_loop().time()))
     try:
         await handler.function(*args)
     except (SystemExit, KeyboardInterrupt):
@@ -368,6 +369,8 @@ async def _call(handler, *args):
         return error  # the handler raised it itself
     except BaseException as error:
         return error
+    finally:
+        reset_current_run(token)
     return None
 
 

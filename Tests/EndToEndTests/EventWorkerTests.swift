@@ -343,6 +343,8 @@ struct HostileEventWorkerTests {
         try await host.waitUntil("honest is back while stuck still stops", timeout: .seconds(15)) {
             try await host.state("honest", "starts") == "2"
         }
+        let early = try await host.api(.post, "/api/workers/stuck/restart")
+        #expect(early.status == 409, "the new stuck must wait for the old one: never two processes of one worker")
         let terminated = try await host.terminate(timeout: .seconds(90))
         #expect(terminated.status == 0)
     }

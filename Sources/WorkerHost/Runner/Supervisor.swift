@@ -78,7 +78,7 @@ public final class Supervisor: Service {
                     group.addTask { await arrival.runner.run() }
                     group.addTask {
                         await arrival.replacing?.ended()
-                        try? arrival.runner.send(.start(reason: arrival.reason))  // a new runner: never refused
+                        arrival.runner.release(reason: arrival.reason)
                     }
                 }
             }
@@ -104,6 +104,7 @@ public final class Supervisor: Service {
         case .success(let runners): made = runners
         case .failure(let error): return .failure(error)
         }
+        for runner in made { runner.hold() }  // before the API can see them
         let old = book.withLock { book -> [WorkerRunner]? in
             guard !book.ending else { return nil }
             defer { book.current = made }

@@ -89,7 +89,25 @@ final class WorkerRunner: Sendable {
     /// - Throws: `LifecycleStateMachine.Refusal` when the command makes no sense now (start while running).
     func send(_ command: Command) throws(LifecycleStateMachine.Refusal) {
         if let refusal = machine.withLock({ $0.accepts(command) }) { throw refusal }
+        switch command {
+        case .start, .restart, .deploy:
+            // A reloaded worker waits for its predecessor: two processes of one worker must never run at once.
+            if held.load(ordering: .relaxed) { throw .init(state: .stopping, event: .start) }
+        default: break
+        }
         mailbox.post(.command(command))
+    }
+
+    /// Set while a reloaded worker waits for its predecessor of the same name to stop.
+    private let held = Atomic<Bool>(false)
+
+    /// Refuses operators' starts until `release`.
+    func hold() { held.store(true, ordering: .relaxed) }
+
+    /// Starts it, now that its predecessor has stopped.
+    func release(reason: String) {
+        held.store(false, ordering: .relaxed)
+        try? send(.start(reason: reason))  // a new runner: never refused
     }
 
     /// Set when `run` has returned; what a reloaded successor waits for.

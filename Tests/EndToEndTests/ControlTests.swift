@@ -129,7 +129,8 @@ struct ControlTests {
         let manifest = try host.write(
             "botyard.yaml", "workers:\n  slow:\n    code: slow_setup.py\n    tick_timeout: 5m\n")
         try await host.start(manifest)
-        #expect(try await host.worker("slow")["state"] == "loading")
+        // Workers start once the API listens (so that they get its URL): "loading" follows within moments.
+        try await host.waitUntil("loading", timeout: .seconds(10)) { try await host.worker("slow")["state"] == "loading" }
         let stopping = ContinuousClock.now
         #expect(try await cli(host, ["stop", "slow"]).status == 0)
         try await host.waitUntil("stopped", timeout: .seconds(15)) {

@@ -86,7 +86,9 @@ struct ManifestTopologyTests {
         try await host.waitUntil("stopped") { try await state(host, "stubborn") == "stopped" }
         let took = asked.duration(to: .now)
         #expect(took >= .seconds(4.5), "SIGKILL only after the 5 s grace (took \(took))")
-        #expect(host.log("stubborn").contains("got TERM"), "SIGTERM came first")
+        try await host.waitUntil("SIGTERM came first (its trap's line is in the log)", timeout: .seconds(5)) {
+            host.log("stubborn").contains("got TERM")
+        }
         #expect(try await host.interrupt() == 0)
     }
 

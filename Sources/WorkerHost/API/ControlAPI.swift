@@ -14,6 +14,8 @@ public struct ControlAPI: Sendable {
     let python: PythonRuntime
     /// The monitor blocks, whose feeds are under `/api/monitor`.
     var monitor = MonitorHub(boards: [])
+    /// `POST /api/events` and `GET /api/runtime`, and the workers' tokens.
+    var runtime: RuntimeRoutes?
 
     /// The routes: `/health`, the dashboard pages, and `/api/…` behind the tokens (the viewer token reads).
     public func router(token: String, viewerToken: String? = nil) -> Router<BasicRequestContext> {
@@ -22,8 +24,10 @@ public struct ControlAPI: Sendable {
         router.get("/health") { _, _ in Health(status: "ok", workers: supervisor.names.count) }
         DashboardAssets.add(to: router)
         let api = router.group("api")
-            .add(middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint))
+            .add(
+                middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint, workers: runtime?.runtime))
         MonitorRoutes(hub: monitor).add(to: api)
+        runtime?.add(to: api)
         api.get("workers") { _, _ in supervisor.statuses }
         api.post("reload") { _, _ in try reload() }
         api.get("workers/:name") { _, context in try runner(context).status }

@@ -95,6 +95,7 @@ public enum BotyardHost {
             runtime: launcher.runtime, reloader: reloader, logger: logger)
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
+        api.runtime = RuntimeRoutes(supervisor: supervisor, bus: bus, runtime: launcher.runtime)
         let viewerToken = try data.viewerToken()
         let app = Application(
             router: api.router(token: token, viewerToken: viewerToken),

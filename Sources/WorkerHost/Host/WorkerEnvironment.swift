@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Synchronization
 
 /// A worker process's environment, layered as the seed says (later wins): the host's whitelisted variables
@@ -61,5 +62,16 @@ final class RuntimeVariables: Sendable {
     /// Whether `token` is the one given to `worker`.
     func isToken(_ token: String, of worker: String) -> Bool {
         tokens.withLock { $0[worker] } == token
+    }
+
+    /// The worker whose token this is (compared in constant time with every worker's).
+    func worker(forToken token: String) -> String? {
+        let given = Array(token.utf8)
+        var found: String?
+        for (worker, own) in tokens.withLock({ $0 })
+        where TokenMiddleware<BasicRequestContext>.constantTimeEqual(given, Array(own.utf8)) {
+            found = worker
+        }
+        return found
     }
 }

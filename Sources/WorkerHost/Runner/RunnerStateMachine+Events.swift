@@ -87,7 +87,7 @@ extension RunnerStateMachine {
         case .failed(let failure), .crashed(let failure):
             record.lastError = failure  // its last lines are in `traceback`, and already in the log
             let reason = failure.message
-            return [.log(.error, reason)] + stop(then: .failed(reason: reason), reason: reason, date: date, now: now)
+            return stop(then: .failed(reason: reason), reason: reason, date: date, now: now)  // which logs it
         case .cancelled:
             return []
         }

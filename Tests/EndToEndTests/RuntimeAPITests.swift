@@ -24,6 +24,13 @@ struct RuntimeAPITests {
             except urllib.error.HTTPError as error:
                 return error.code, error.read().decode()
 
+        import time
+        for _ in range(200):  # events are not replayed: wait until the listener runs
+            status, runtime = call("GET", "/api/runtime")
+            if status == 200 and any(w["name"] == "listener" and w["state"] == "running" for w in runtime["workers"]):
+                break
+            time.sleep(0.05)
+
         results = {
             "publish": call("POST", "/api/events", {"kind": "desk.signal", "payload": {"px": 101.5}}),
             "notify": call("POST", "/api/events", {"kind": "notify", "payload": {"title": "hi", "severity": "success"}}),
@@ -86,6 +93,11 @@ struct RuntimeAPITests {
             #expect(status(refused) == "403", "\(refused): \(lines)")
         }
         #expect(status("wrong") == "401")
+        try await host.waitUntil("the listener got both", timeout: .seconds(10)) {
+            let notify = try await host.state("listener", "notify")
+            let signal = try await host.state("listener", "signal")
+            return notify != nil && signal != nil
+        }
         #expect(try await host.state("listener", "signal") == #"{"px":101.5,"source":"relay"}"#)
         let notify = try await host.state("listener", "notify") ?? ""
         #expect(notify.contains(#""source":"relay""#) && notify.contains(#""title":"hi""#), "\(notify)")

@@ -42,6 +42,8 @@ struct RuntimeAPITests {
             "stop_other": call("POST", "/api/workers/listener/stop"),
             "deploy": call("POST", "/api/workers/listener/deploy", {"code": "x"}),
             "reload": call("POST", "/api/reload"),
+            "traverse": call("GET", "/api/workers/relay/../listener/state"),
+            "encoded": call("GET", "/api/workers/relay/%2e%2e/listener/state"),
             "wrong": call("GET", "/api/runtime", token="nope"),
         }
         for name, (status, body) in results.items():
@@ -91,6 +93,9 @@ struct RuntimeAPITests {
         #expect(status("runtime") == "200" && status("own") == "200")
         for refused in ["other_state", "stop_other", "deploy", "reload"] {
             #expect(status(refused) == "403", "\(refused): \(lines)")
+        }
+        for probe in ["traverse", "encoded"] {
+            #expect(status(probe) == "403" || status(probe) == "404", "\(probe) must not read another worker: \(lines)")
         }
         #expect(status("wrong") == "401")
         try await host.waitUntil("the listener got both", timeout: .seconds(10)) {

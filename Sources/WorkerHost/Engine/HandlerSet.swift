@@ -24,7 +24,9 @@ public struct HandlerSet: Sendable, Equatable {
         public var trigger: Trigger
     }
 
-    public var handlers: [Handler]
+    public let handlers: [Handler]
+    /// The event handlers by kind, built once: every delivery and every runner step reads them.
+    private let byKind: [String: [Handler]]
     /// How many event handlers may run at once (each schedule runs at most once at a time anyway).
     public var maxConcurrency = 16
     /// How long handlers in flight may finish at stop before they are cancelled.
@@ -32,6 +34,11 @@ public struct HandlerSet: Sendable, Equatable {
 
     public init(handlers: [Handler], maxConcurrency: Int = 16, shutdownGrace: Duration = .seconds(5)) {
         self.handlers = handlers
+        var byKind: [String: [Handler]] = [:]
+        for handler in handlers {
+            if case .event(let kind) = handler.trigger { byKind[kind, default: []].append(handler) }
+        }
+        self.byKind = byKind
         self.maxConcurrency = maxConcurrency
         self.shutdownGrace = shutdownGrace
     }
@@ -40,10 +47,8 @@ public struct HandlerSet: Sendable, Equatable {
     func startup() -> [Handler] { handlers.filter { $0.trigger == .startup } }
     func shutdown() -> [Handler] { handlers.filter { $0.trigger == .shutdown } }
     func tasks() -> [Handler] { handlers.filter { $0.trigger == .task } }
-    func listeners(of kind: String) -> [Handler] { handlers.filter { $0.trigger == .event(kind) } }
-    var kinds: Set<String> {
-        Set(handlers.compactMap { if case .event(let kind) = $0.trigger { kind } else { nil } })
-    }
+    func listeners(of kind: String) -> [Handler] { byKind[kind] ?? [] }
+    var kinds: Set<String> { Set(byKind.keys) }
 
     /// The most handlers a worker may register.
     static let maxHandlers = 256

@@ -30,6 +30,9 @@ public struct EventEnvelope: Sendable, Equatable {
         self.source = source
     }
 
+    /// What a handler that takes no event is given (Swift handlers share one signature).
+    static let empty = EventEnvelope(eventID: "", seq: 0, timestamp: .distantPast, kind: "", payload: [:], source: "")
+
     /// As workers read it: `{"event_id", "seq", "timestamp", "kind", "payload", "source"}`.
     public var json: JSONValue {
         [

@@ -14,8 +14,21 @@ public final class Supervisor: Service {
     typealias Reloader = @Sendable () -> Result<[WorkerRunner], ReloadError>
 
     private struct Book {
-        var current: [WorkerRunner]
+        var current: [WorkerRunner] {
+            didSet { byName = Self.index(current) }
+        }
+        /// `current` by name, for the API's lookups.
+        private(set) var byName: [String: WorkerRunner]
         var ending = false
+
+        init(_ runners: [WorkerRunner]) {
+            current = runners
+            byName = Self.index(runners)
+        }
+
+        private static func index(_ runners: [WorkerRunner]) -> [String: WorkerRunner] {
+            Dictionary(runners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     /// A runner to run, the reason to start it with, and the runner of the same name it replaces (it starts once
@@ -36,7 +49,7 @@ public final class Supervisor: Service {
         runners: [WorkerRunner], bus: EventBus? = nil, directory: WorkerDirectory? = nil,
         runtime: RuntimeVariables? = nil, reloader: Reloader? = nil, logger: Logger = Logger(label: "botyard")
     ) {
-        self.book = Mutex(Book(current: runners))
+        self.book = Mutex(Book(runners))
         (arrivals, arrive) = AsyncStream.makeStream(of: [Arrival].self)
         self.bus = bus
         self.directory = directory
@@ -125,7 +138,7 @@ public final class Supervisor: Service {
     public var names: [String] { book.withLock { $0.current }.map(\.name) }
 
     func runner(named name: String) -> WorkerRunner? {
-        book.withLock { $0.current }.first { $0.name == name }
+        book.withLock { $0.byName[name] }
     }
 }
 

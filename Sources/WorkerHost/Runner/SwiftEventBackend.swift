@@ -48,7 +48,7 @@ final class SwiftEventBackend: WorkerBackend {
         defer { _ = runs.withLock { $0.removeValue(forKey: invocation.id) } }
         let work = Task {
             do {
-                try await entry.body(invocation.event ?? Self.noEvent, client)
+                try await entry.body(invocation.event ?? .empty, client)
                 slot.resolve(.success)
             } catch is CancellationError {
                 slot.resolve(.cancelled)
@@ -91,8 +91,6 @@ final class SwiftEventBackend: WorkerBackend {
 
     func kill() async { await stop() }
 
-    private static let noEvent = EventEnvelope(
-        eventID: "", seq: 0, timestamp: .distantPast, kind: "", payload: [:], source: "")
 }
 
 /// The outcome of one handler run, settled once by whichever comes first: the handler, its timeout, a cancel.

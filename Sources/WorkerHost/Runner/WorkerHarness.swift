@@ -128,10 +128,8 @@ public final class WorkerHarness: @unchecked Sendable {  // used from one test t
     private func run(_ entry: Worker.Entry, event: EventEnvelope?, scheduledAt: Date? = nil) async -> (any Error)? {
         var client = self.client
         client.scheduledAt = scheduledAt
-        let envelope =
-            event ?? EventEnvelope(eventID: "", seq: 0, timestamp: Date(), kind: "", payload: [:], source: "")
         do {
-            try await entry.body(envelope, client)
+            try await entry.body(event ?? .empty, client)
             return nil
         } catch {
             return error

@@ -22,7 +22,7 @@ public struct MonitorRoutes: Sendable {
     }
 
     /// The WebSocket route, `/api/monitor/:block/ws`, on the server's upgrade router.
-    public func addWebSocket(to router: Router<BasicWebSocketRequestContext>) {
+    public func addWebSocket<Context: WebSocketRequestContext>(to router: Router<Context>) {
         router.ws("/api/monitor/:block/ws") { _, context in
             hub.boards[context.parameters.get("block") ?? ""] == nil ? .dontUpgrade : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in

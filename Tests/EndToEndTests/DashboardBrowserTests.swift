@@ -71,10 +71,16 @@ struct DashboardBrowserTests {
         #expect(try await host.interrupt() == 0)
     }
 
-    @Test func theOverviewListsWorkersAndAsksForATokenFirst() async throws {
+    static func notify(_ host: HostProcess, _ title: String, _ severity: String) async throws {
+        let body = #"{"kind": "notify", "payload": {"title": "\#(title)", "body": "from the test", "severity": "\#(severity)"}}"#
+        #expect(try await host.api(.post, "/api/events", body: body).status == 200)
+    }
+
+    @Test func theOverviewListsWorkersAndNotificationsAndAsksForATokenFirst() async throws {
         let host = try await Self.start()
         let port = host.data.readHostInfo()?.port ?? 0
         let admin = try #require(host.data.readToken())
+        try await Self.notify(host, "Before the page opened", "warning")  // kept by the host, replayed
         let browser = try Chromium(folder: host.directory)
         let screenshot = host.directory.appendingPathComponent("overview-failure.png").path
         let outcome = try await browser.withPage { page in
@@ -88,9 +94,16 @@ struct DashboardBrowserTests {
             ) { $0 == "running" }
             let dashboards = try await Self.poll(
                 page, "document.querySelector('a.card')?.getAttribute('href')", within: .seconds(10))
-            guard asked != nil, state != nil, dashboards == "/monitor/board" else {
+            try await Self.notify(host, "BTC crossed 100k", "success")  // live
+            let titles = "[...document.querySelectorAll('.notifications li strong')].map(e => e.textContent).join('|')"
+            let notes = try await Self.poll(page, titles, within: .seconds(10)) { $0.contains("BTC") }
+            let badge = try await page.evaluate("document.querySelector('.notifications li .badge')?.className")
+            guard asked != nil, state != nil, dashboards == "/monitor/board",
+                notes == "BTC crossed 100k|Before the page opened", badge == "badge success"
+            else {
                 try? await page.screenshot(to: screenshot)
-                return "asked \(asked ?? "no"), state \(state ?? "-"), dashboards \(dashboards ?? "-")"
+                return "asked \(asked ?? "no"), state \(state ?? "-"), dashboards \(dashboards ?? "-"), "
+                    + "notifications \(notes ?? "-") \(badge)"
             }
             return "ok"
         }

@@ -254,7 +254,13 @@ struct EventWorkerTests {
                     await client.state.set("kicked", True)
                     await client.restart_worker("target")
             """
-        let host = try await host(["target": target, "boss": boss])
+        let host = try HostProcess()
+        try host.write("target.py", target)
+        try host.write("boss.py", boss)
+        try await host.start(
+            try host.write(
+                "botyard.yaml",
+                "workers:\n  boss:\n    code: boss.py\n    may_restart: [target]\n  target:\n    code: target.py\n"))
         try await host.waitUntil("target restarted") { try await host.state("target", "starts") == "2" }
         #expect(try await host.state("target", "memory") == "1", "worker.state starts empty after a restart")
         let transitions = try await host.worker("target")["transitions"]?.arrayValue ?? []
@@ -373,7 +379,8 @@ struct HostileEventWorkerTests {
                 except RuntimeError as error:
                     await client.state.set("refused", str(error))
             """)
-        try await host.start(try host.write("botyard.yaml", "workers:\n  looper:\n    code: looper.py\n"))
+        try await host.start(
+            try host.write("botyard.yaml", "workers:\n  looper:\n    code: looper.py\n    may_restart: [looper]\n"))
         try await host.waitUntil("a restart is refused") { try await host.state("looper", "refused") != nil }
         try await Task.sleep(for: .seconds(3))
         let starts = Int(try await host.state("looper", "starts") ?? "0") ?? 0

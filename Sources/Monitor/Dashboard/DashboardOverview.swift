@@ -1,20 +1,22 @@
-// /: every worker with its state and controls, its log tail and state keys; the monitor blocks.
+// /: every worker with its state and controls, its log tail and state keys; the notifications; the monitor blocks.
 extension DashboardAssets {
     static let overviewJS = #"""
         "use strict";
         (() => {
-          const { el, api, live, ago, number } = Botyard;
+          const { el, api, live, ago, number, token } = Botyard;
           const INTERVALS = ["1s", "2s", "5s", "10s", "15s", "30s", "1m", "5m", "15m", "30m", "1h"];
           const main = document.getElementById("main");
           const notice = el("div", { class: "notice" });
           const body = el("tbody");
           const boards = el("div", { class: "grid" });
+          const notes = el("ul", { class: "notifications" }, el("li", { class: "empty" }, "No notifications yet"));
           main.append(
             el("h1", {}, "Workers"), notice,
             el("section", { class: "card" }, el("table", { class: "workers" },
               el("thead", {}, el("tr", {}, ["Worker", "State", "Every", "Last tick", "Ticks", "Errors", "Restarts", ""].map((h) =>
                 el("th", ["Ticks", "Errors", "Restarts"].includes(h) ? { class: "num" } : {}, h)))),
               body)),
+            el("h2", {}, "Notifications"), el("section", { class: "card" }, notes),
             el("h2", {}, "Dashboards"), boards);
           Botyard.navigation();
           const open = new Set();
@@ -107,8 +109,30 @@ extension DashboardAssets {
             } catch (error) { /* shown by refresh */ }
           }
 
+          // `notify` events, newest first: those the host still keeps (since=0), then live. EventSource reconnects by
+          // itself with Last-Event-ID, and the host resumes after it; seen seqs are skipped all the same.
+          const SHOWN = 50;
+          let lastSeq = -1;
+          function notifications() {
+            const stream = new EventSource(`/api/events/stream?kinds=notify&since=0&token=${encodeURIComponent(token())}`);
+            stream.onmessage = (message) => {
+              const event = JSON.parse(message.data);
+              if (event.kind !== "notify" || event.seq <= lastSeq) return;
+              lastSeq = event.seq;
+              const note = event.payload;
+              notes.querySelector(".empty")?.remove();
+              notes.prepend(el("li", { "data-seq": event.seq },
+                el("span", { class: `badge ${note.severity}` }, note.severity),
+                el("strong", {}, note.title),
+                note.body ? el("span", { class: "body" }, note.body) : null,
+                el("span", { class: "by" }, `${note.source || event.source} · ${ago(event.timestamp)}`)));
+              while (notes.children.length > SHOWN) notes.lastChild.remove();
+            };
+          }
+
           refresh();
           dashboards();
+          notifications();
           setInterval(refresh, 2000);
           setInterval(dashboards, 10000);
         })();

@@ -78,6 +78,14 @@ extension DashboardAssets {
         .kv .v { word-break: break-all; }
         .empty { color: var(--muted); padding: 40px; text-align: center; border: 1px dashed var(--line); border-radius: 10px; }
         .notice { color: var(--warn); font-size: 12px; }
+        .badge.success { color: var(--ok); border-color: #23863655; }
+        .badge.warning { color: var(--warn); border-color: #d2992255; }
+        .notifications { list-style: none; margin: 0; padding: 0; max-height: 320px; overflow-y: auto; }
+        .notifications li { display: flex; gap: 10px; align-items: baseline; padding: 6px 0;
+          border-bottom: 1px solid var(--line); }
+        .notifications li:last-child { border-bottom: none; }
+        .notifications .body { color: var(--muted); flex: 1; }
+        .notifications .by { color: var(--muted); font-size: 12px; margin-left: auto; white-space: nowrap; }
         #login { position: fixed; inset: 0; background: #0d1117ee; display: none; align-items: center;
           justify-content: center; z-index: 5; }
         #login.shown { display: flex; }

@@ -14,8 +14,10 @@ public struct ControlAPI: Sendable {
     let python: PythonRuntime
     /// The monitor blocks, whose feeds are under `/api/monitor`.
     var monitor = MonitorHub(boards: [])
-    /// `POST /api/events` and `GET /api/runtime`, and the workers' tokens.
+    /// The runtime API (events, sessions, calls, tickets), and the workers' tokens.
     var runtime: RuntimeRoutes?
+    /// The event streams (`/api/events/ws`, `/api/events/stream`).
+    var streams: EventStreamRoutes?
 
     /// The routes: `/health`, the dashboard pages, and `/api/…` behind the tokens (the viewer token reads).
     public func router(token: String, viewerToken: String? = nil) -> Router<BasicRequestContext> {
@@ -24,10 +26,10 @@ public struct ControlAPI: Sendable {
         router.get("/health") { _, _ in Health(status: "ok", workers: supervisor.names.count) }
         DashboardAssets.add(to: router)
         let api = router.group("api")
-            .add(
-                middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint, workers: runtime?.runtime))
+            .add(middleware: TokenMiddleware(credentials: credentials(token, viewerToken), hint: hint))
         MonitorRoutes(hub: monitor).add(to: api)
         runtime?.add(to: api)
+        streams?.add(to: api)
         api.get("workers") { _, _ in supervisor.statuses }
         api.post("reload") { _, _ in try reload() }
         api.get("workers/:name") { _, context in try runner(context).status }
@@ -41,12 +43,17 @@ public struct ControlAPI: Sendable {
         return router
     }
 
-    /// The WebSocket routes (`/api/monitor/:block/ws`), behind the same tokens.
-    public func webSocketRouter(token: String, viewerToken: String? = nil) -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        router.add(middleware: TokenMiddleware(admin: token, viewer: viewerToken, hint: hint))
+    /// The WebSocket routes (`/api/monitor/:block/ws`, `/api/events/ws`), behind the same tokens or a ticket.
+    func webSocketRouter(token: String, viewerToken: String? = nil) -> Router<RuntimeWebSocketContext> {
+        let router = Router(context: RuntimeWebSocketContext.self)
+        router.add(middleware: TokenMiddleware(credentials: credentials(token, viewerToken), hint: hint))
         MonitorRoutes(hub: monitor).addWebSocket(to: router)
+        streams?.addWebSocket(to: router)
         return router
+    }
+
+    private func credentials(_ token: String, _ viewerToken: String?) -> Credentials {
+        runtime?.credentials ?? Credentials(admin: token, viewer: viewerToken)
     }
 
     private var hint: String { "the admin token is in \(data.tokenFile), the viewer token in \(data.viewerTokenFile)" }

@@ -2,25 +2,34 @@ import AdapterKit
 import Foundation
 import Hummingbird
 
-/// The runtime API for workers in any language: publishing events and reading the runtime's health.
+/// The runtime API for workers in any language: publishing events, sessions, a worker's ctx calls, WebSocket
+/// tickets and the runtime's health. The event streams are `EventStreamRoutes`.
 ///
-/// `POST /api/events` `{"kind", "payload"}` publishes on the host's bus as the caller (a worker's token
-/// publishes as that worker, the admin token as `operator`); the host's own prefixes are refused with 400.
-/// `GET /api/runtime` is the workers with their states, reasons and statistics, the uptime and the version.
+/// Events are published as the caller: a worker's token publishes as that worker, the admin token as `operator`;
+/// the host's own prefixes are refused with 400.
 struct RuntimeRoutes: Sendable {
     let supervisor: Supervisor
     let bus: EventBus
     let runtime: RuntimeVariables
+    let credentials: Credentials
+    let sessions = SessionBook()
     let started = Date()
 
     /// The severities a `notify` may carry.
     static let severities: Set<String> = ["info", "warning", "error", "success"]
-    /// The largest body `POST /api/events` reads.
+    /// The largest body a publish or a call reads.
     static let maxBody = EventKind.maxPayloadBytes + 4096
 
     func add(to api: RouterGroup<BasicRequestContext>) {
-        api.post("events") { request, context in try await publish(request, context) }
+        api.post("events") { request, context in try await publish(request, context, session: nil) }
         api.get("runtime") { _, _ in health() }
+        api.get("sessions") { _, _ in SessionList(sessions: sessions.all) }
+        api.post("sessions") { request, context in try await openSession(request, context) }
+        api.post("sessions/:session/events") { request, context in
+            try await publish(request, context, session: context.parameters.get("session") ?? "")
+        }
+        api.post("ws-ticket") { request, _ in try ticket(request) }
+        api.post("workers/:name/calls") { request, context in try await call(request, context) }
     }
 
     struct Published: ResponseEncodable {
@@ -29,16 +38,13 @@ struct RuntimeRoutes: Sendable {
         var source: String
     }
 
-    private func publish(_ request: Request, _ context: BasicRequestContext) async throws -> Published {
-        let bytes = try await request.body.collect(upTo: Self.maxBody)
-        guard let body = try? JSONValue(parsing: bytes.readableBytesView), body.objectValue != nil else {
-            throw HTTPError(.badRequest, message: "the body is a JSON object {\"kind\", \"payload\"}")
-        }
+    private func publish(_ request: Request, _ context: BasicRequestContext, session: String?) async throws
+        -> Published
+    {
+        let body = try await Self.object(request, "the body is a JSON object {\"kind\", \"payload\"}")
         guard let kind = body["kind"]?.stringValue else { throw HTTPError(.badRequest, message: "'kind' is missing") }
         if let problem = EventKind.problem(publishing: kind) { throw HTTPError(.badRequest, message: problem) }
-        let source =
-            TokenMiddleware<BasicRequestContext>.bearer(request).flatMap(runtime.worker(forToken:))
-            ?? "operator"
+        let source = credentials.headerCaller(request)?.source ?? "operator"
         var payload = body["payload"] ?? [:]
         guard payload.objectValue != nil else { throw HTTPError(.badRequest, message: "'payload' is a JSON object") }
         if kind == "notify" { payload = try notification(payload, source: source) }
@@ -47,7 +53,10 @@ struct RuntimeRoutes: Sendable {
             throw HTTPError(
                 .badRequest, message: "the payload is \(size) bytes; the limit is \(EventKind.maxPayloadBytes)")
         }
-        let envelope = bus.publish(kind: kind, payload: payload, source: source, size: size)
+        if let session, !sessions.recordEvent(session) {
+            throw HTTPError(.notFound, message: "no session '\(session)'; create it with POST /api/sessions")
+        }
+        let envelope = bus.publish(kind: kind, payload: payload, source: source, size: size, sessionID: session)
         return Published(eventID: envelope.eventID, seq: envelope.seq, source: source)
     }
 
@@ -85,9 +94,98 @@ struct RuntimeRoutes: Sendable {
             version: BotyardVersion.current, runtimeID: runtime.id, uptimeSeconds: Date().timeIntervalSince(started),
             lastSeq: bus.lastSeq, workers: supervisor.statuses)
     }
+
+    struct SessionList: ResponseEncodable {
+        var sessions: [Session]
+    }
+
+    struct Opened: ResponseEncodable {
+        var session: Session
+        var created: Bool
+    }
+
+    /// `POST /api/sessions` `{"session_id"?, "agent"?}`: 201 when created, 200 when it existed.
+    private func openSession(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let body = try await Self.object(request, "the body is a JSON object {\"session_id\", \"agent\"}")
+        let id = body["session_id"]?.stringValue ?? body["sessionID"]?.stringValue ?? UUID().uuidString.lowercased()
+        let agent = body["agent"]?.stringValue
+        if let agent, agent.isEmpty || agent.utf8.count > 128 {
+            throw HTTPError(.badRequest, message: "an agent name is 1 to 128 bytes")
+        }
+        let caller = credentials.headerCaller(request)?.source ?? "operator"
+        let opened: (Session, created: Bool)
+        do {
+            opened = try sessions.open(id: id, agent: agent, by: caller)
+        } catch .badID(let problem) {
+            throw HTTPError(.badRequest, message: problem)
+        } catch {
+            throw HTTPError(.tooManyRequests, message: "the host keeps at most \(SessionBook.limit) sessions")
+        }
+        if opened.created {
+            var payload: [String: JSONValue] = ["session_id": .string(id), "created_by": .string(caller)]
+            payload["agent"] = agent.map(JSONValue.string)
+            bus.publish(kind: "session.created", payload: .object(payload), source: "host", sessionID: id)
+        }
+        var response = try Opened(session: opened.0, created: opened.created).response(from: request, context: context)
+        response.status = opened.created ? .created : .ok
+        return response
+    }
+
+    struct Ticket: ResponseEncodable {
+        var ticket: String
+        var expiresInSeconds: Int
+    }
+
+    /// `POST /api/ws-ticket`: a one-time ticket for a WebSocket upgrade (`?ticket=`), standing for the header's token.
+    private func ticket(_ request: Request) throws -> Ticket {
+        guard let caller = credentials.headerCaller(request), let tickets = credentials.tickets else {
+            throw HTTPError(.unauthorized, message: "a ticket is given for an Authorization header's token")
+        }
+        guard let ticket = tickets.issue(for: caller) else {
+            throw HTTPError(.tooManyRequests, message: "too many unused tickets; try again in a few seconds")
+        }
+        return Ticket(ticket: ticket, expiresInSeconds: Int(WebSocketTickets.lifetime.components.seconds))
+    }
+
+    /// `POST /api/workers/{name}/calls` `{"method", "params"}`: the worker's ctx calls for a `command:` worker,
+    /// answered as `{"result": …}` or `{"error": {"type", "message", …}}`, exactly as over fd 3.
+    private func call(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        guard let runner = supervisor.runner(named: name), let services = runner.services else {
+            throw HTTPError(.notFound, message: "no worker named '\(name)'")
+        }
+        let body = try await Self.object(request, "the body is a JSON object {\"method\", \"params\"}")
+        guard let method = body["method"]?.stringValue else {
+            throw HTTPError(.badRequest, message: "'method' is missing")
+        }
+        let timeout = Duration.seconds(checked: runner.status.tickTimeoutSeconds, upTo: 3600) ?? .seconds(60)
+        let deadline = ContinuousClock.now + timeout
+        let answer: JSONValue
+        switch await services.handle(method: method, params: body["params"] ?? [:], deadline: deadline) {
+        case .success(let result): answer = ["result": result]
+        case .failure(let error):
+            var fields = error.details
+            fields["type"] = .string(error.kind.rawValue)
+            fields["message"] = .string(error.message)
+            answer = ["error": .object(fields)]
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: answer.jsonText())))
+    }
+
+    /// The request's body as a JSON object, read up to `maxBody`.
+    static func object(_ request: Request, _ expected: String) async throws -> JSONValue {
+        let bytes = try await request.body.collect(upTo: maxBody)
+        if bytes.readableBytes == 0 { return [:] }  // then the first missing field is named
+        guard let body = try? JSONValue(parsing: bytes.readableBytesView), body.objectValue != nil else {
+            throw HTTPError(.badRequest, message: expected)
+        }
+        return body
+    }
 }
 
 /// This build's version.
 public enum BotyardVersion {
-    public static let current = "0.10.0"
+    public static let current = "0.11.0"
 }

@@ -4,56 +4,61 @@ import Logging
 /// Lets a request through with the admin token, for reading (GET) with the viewer token too, and within its
 /// scope with a worker's own token (`BOTYARD_RUNTIME_TOKEN`).
 ///
-/// The token comes as `Authorization: Bearer <token>`, or for a GET as `?token=` (a browser's EventSource and
-/// WebSocket cannot set headers); a worker's token only in the header. A viewer token on anything but a read,
-/// and a worker's token outside `WorkerScope`, are refused with 403.
+/// The token comes as `Authorization: Bearer <token>`; for a GET an operator's or viewer's token may also come as
+/// `?token=` (a browser's EventSource cannot set headers), and a WebSocket upgrade may carry `?ticket=` from
+/// `POST /api/ws-ticket`. A worker's token is accepted only in the header. A viewer token on anything but a read
+/// (or a ticket request), and a worker's token outside `WorkerScope`, are refused with 403.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let admin: String
-    let viewer: String?
+    let credentials: Credentials
     let hint: String
-    /// The workers' tokens.
-    var workers: RuntimeVariables?
-
-    /// The bearer token of the `Authorization` header.
-    static func bearer(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
-        return String(header.dropFirst(7))
-    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let isRead = request.method == .get || request.method == .head
-        var given: Substring?
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            given = header.dropFirst(7)
-        } else if isRead {
-            given = request.uri.queryParameters.get("token").map { Substring($0) }
-        }
-        guard let given else { throw HTTPError(.unauthorized, message: "missing bearer token; \(hint)") }
-        if Self.constantTimeEqual(Array(given.utf8), Array(admin.utf8)) { return try await next(request, context) }
-        if let viewer, Self.constantTimeEqual(Array(given.utf8), Array(viewer.utf8)) {
-            guard isRead else {
-                throw HTTPError(.forbidden, message: "the viewer token only reads; use the admin token")
-            }
-            return try await next(request, context)
-        }
-        if let worker = workers?.worker(forToken: String(given)) {
-            guard Self.bearer(request) != nil else {
-                throw HTTPError(
-                    .unauthorized, message: "a worker's token goes in the Authorization header, not the URL")
-            }
-            guard WorkerScope.allows(request.method, request.uri.path, worker: worker) else {
-                throw HTTPError(.forbidden, message: WorkerScope.refusal(worker: worker))
-            }
-            return try await next(request, context)
-        }
-        throw HTTPError(.unauthorized, message: "wrong bearer token; \(hint)")
+        try authorize(try caller(of: request), request)
+        return try await next(request, context)
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    private func caller(of request: Request) throws -> Caller {
+        let isRead = request.method == .get || request.method == .head
+        if let header = Credentials.bearer(request) {
+            guard let caller = credentials.caller(token: header) else {
+                throw HTTPError(.unauthorized, message: "wrong bearer token; \(hint)")
+            }
+            return caller
+        }
+        if isRead, let ticket = request.uri.queryParameters.get("ticket"), let tickets = credentials.tickets {
+            guard let caller = tickets.redeem(Substring(ticket)) else {
+                throw HTTPError(.unauthorized, message: "unknown, used or expired ticket; get a new one")
+            }
+            return caller
+        }
+        guard isRead, let token = request.uri.queryParameters.get("token") else {
+            throw HTTPError(.unauthorized, message: "missing bearer token; \(hint)")
+        }
+        switch credentials.caller(token: Substring(token)) {
+        case .admin: return .admin
+        case .viewer: return .viewer
+        case .worker:
+            throw HTTPError(.unauthorized, message: "a worker's token goes in the Authorization header, not the URL")
+        case nil: throw HTTPError(.unauthorized, message: "wrong token; \(hint)")
+        }
+    }
+
+    private func authorize(_ caller: Caller, _ request: Request) throws {
+        switch caller {
+        case .admin: return
+        case .viewer:
+            let isRead = request.method == .get || request.method == .head
+            guard isRead || (request.method == .post && request.uri.path == "/api/ws-ticket") else {
+                throw HTTPError(.forbidden, message: "the viewer token only reads; use the admin token")
+            }
+        case .worker(let worker):
+            let mayRestart = credentials.workers?.mayRestart(worker) ?? []
+            guard WorkerScope.allows(request.method, request.uri.path, worker: worker, mayRestart: mayRestart) else {
+                throw HTTPError(.forbidden, message: WorkerScope.refusal(worker: worker, mayRestart: mayRestart))
+            }
+        }
     }
 }
 

@@ -10,14 +10,32 @@ public final class EventBus: Sendable {
     public typealias Subscriber = @Sendable (EventEnvelope) -> Void
 
     private struct Book {
-        var seq = 0
+        var seq: Int
+        /// The `seq` that `reserve` was last told: a host that crashes starts again after it.
+        var reserved: Int
         var subscribers: [Int: Subscriber] = [:]
         var nextID = 0
     }
 
-    private let book = Mutex(Book())
+    private let book: Mutex<Book>
+    private let reserve: (@Sendable (Int) -> Void)?
+    private let block: Int
 
-    public init() {}
+    /// A bus whose first event is `seq + 1`. With `reserve`, the numbers stay increasing across a crash: it is told
+    /// a `seq` not yet used (now, and each time `block` more are used), which the host keeps for its next start.
+    public init(startingAfter seq: Int = 0, block: Int = 100_000, reserve: (@Sendable (Int) -> Void)? = nil) {
+        let seq = max(0, min(seq, Self.maxStart))
+        self.block = max(1, block)
+        self.reserve = reserve
+        book = Mutex(Book(seq: seq, reserved: seq))
+        if let reserve {
+            book.withLock { $0.reserved = seq + self.block }
+            reserve(seq + self.block)
+        }
+    }
+
+    /// The largest `seq` a bus starts after: far beyond any run's count, far below `Int.max`.
+    public static let maxStart = 1 << 52
 
     /// Adds a subscriber.
     /// - Returns: its id, for `unsubscribe`.
@@ -38,15 +56,21 @@ public final class EventBus: Sendable {
     /// - Returns: the envelope as delivered, with its `seq`.
     @discardableResult
     public func publish(
-        kind: String, payload: JSONValue, source: String, size: Int? = nil, at date: Date = Date()
+        kind: String, payload: JSONValue, source: String, size: Int? = nil, sessionID: String? = nil,
+        at date: Date = Date()
     ) -> EventEnvelope {
         let size = size ?? payload.jsonText().utf8.count
         // Numbered and handed out under one lock, so every subscriber sees events in `seq` order.
         return book.withLock { book in
             book.seq += 1
-            let envelope = EventEnvelope(
+            if let reserve, book.seq > book.reserved {
+                book.reserved = book.seq + block
+                reserve(book.reserved)
+            }
+            var envelope = EventEnvelope(
                 eventID: UUID().uuidString.lowercased(), seq: book.seq, timestamp: date, kind: kind, payload: payload,
                 source: source, size: size)
+            envelope.sessionID = sessionID
             for subscriber in book.subscribers.values { subscriber(envelope) }
             return envelope
         }

@@ -17,6 +17,8 @@ public struct EventEnvelope: Sendable, Equatable {
     public var source: String
     /// The payload's size as JSON text, in bytes: what the host's memory budgets for events count.
     public var size: Int
+    /// The session a session-scoped event belongs to (`POST /api/sessions/{id}/events`).
+    public var sessionID: String?
 
     public init(
         eventID: String, seq: Int, timestamp: Date, kind: String, payload: JSONValue, source: String, size: Int = 0
@@ -33,13 +35,16 @@ public struct EventEnvelope: Sendable, Equatable {
     /// What a handler that takes no event is given (Swift handlers share one signature).
     static let empty = EventEnvelope(eventID: "", seq: 0, timestamp: .distantPast, kind: "", payload: [:], source: "")
 
-    /// As workers read it: `{"event_id", "seq", "timestamp", "kind", "payload", "source"}`.
+    /// As workers read it: `{"event_id", "seq", "timestamp", "kind", "payload", "source"}`, and `session_id` for a
+    /// session-scoped event.
     public var json: JSONValue {
-        [
+        var fields: [String: JSONValue] = [
             "event_id": .string(eventID), "seq": .number(Double(seq)),
             "timestamp": .number(timestamp.timeIntervalSince1970), "kind": .string(kind), "payload": payload,
             "source": .string(source),
         ]
+        if let sessionID { fields["session_id"] = .string(sessionID) }
+        return .object(fields)
     }
 }
 

@@ -10,8 +10,12 @@ final class WorkerDirectory: Sendable {
     /// refused until `restartInterval` has passed.
     private let restarted = Mutex<[String: ContinuousClock.Instant]>([:])
     static let restartInterval = Duration.seconds(5)
+    /// Who may restart whom (`may_restart:`); without it, any worker may restart any other.
+    private let permissions: RuntimeVariables?
 
-    init() {}
+    init(permissions: RuntimeVariables? = nil) {
+        self.permissions = permissions
+    }
 
     /// Makes `list` the workers (after a reload, the old ones are gone).
     func replace(with list: [WorkerRunner]) {
@@ -27,6 +31,10 @@ final class WorkerDirectory: Sendable {
     func restart(_ name: String, by worker: String) -> Result<JSONValue, CallError> {
         guard let runner = runner(named: name) else {
             return .failure(CallError(.valueError, "no worker named '\(name)'"))
+        }
+        if let permissions, !permissions.mayRestart(worker).contains(name) {
+            return .failure(
+                CallError(.runtime, "\(worker) may not restart \(name); list it under \(worker)'s 'may_restart:'"))
         }
         let now = ContinuousClock.now
         let recent = restarted.withLock { restarted in

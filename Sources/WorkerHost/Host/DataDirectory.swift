@@ -93,6 +93,19 @@ public struct DataDirectory: Sendable {
         return try? JSONDecoder().decode(HostInfo.self, from: data)  // a stale or partial file means "unknown"
     }
 
+    /// The event numbers' high-water mark: the last `seq` used (after a clean stop) or reserved (while running).
+    public var eventSeqFile: String { path + "/events.seq" }
+
+    /// The `seq` the next run's events follow (0 when unknown).
+    public func readEventSeq() -> Int {
+        guard let text = Self.read(eventSeqFile), let seq = Int(text), seq >= 0 else { return 0 }
+        return min(seq, EventBus.maxStart)
+    }
+
+    public func writeEventSeq(_ seq: Int) throws {
+        try Data("\(seq)\n".utf8).write(to: URL(fileURLWithPath: eventSeqFile), options: .atomic)
+    }
+
     /// Stores a new code revision for `worker`.
     /// - Returns: its number and path.
     public func storeRevision(worker: String, code: String) throws -> (number: Int, path: String) {

@@ -75,8 +75,9 @@ public enum BotyardHost {
         let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
-        let bus = EventBus()
-        let directory = WorkerDirectory()
+        let bus = EventBus(startingAfter: data.readEventSeq()) { reserved in try? data.writeEventSeq(reserved) }
+        let streams = EventStreamHub(bus: bus, settings: .init(configuration.manifest.events))
+        let directory = WorkerDirectory(permissions: launcher.runtime)
         let makeRunners = { @Sendable (launcher: WorkerLauncher, manifest: Manifest) in
             manifest.workers.enumerated().map { index, spec in
                 launcher.runner(
@@ -95,12 +96,17 @@ public enum BotyardHost {
             runtime: launcher.runtime, reloader: reloader, logger: logger)
         var api = ControlAPI(supervisor: supervisor, store: store, data: data, python: configuration.python)
         api.monitor = blocks.monitor
-        api.runtime = RuntimeRoutes(supervisor: supervisor, bus: bus, runtime: launcher.runtime)
         let viewerToken = try data.viewerToken()
+        let credentials = Credentials(
+            admin: token, viewer: viewerToken, workers: launcher.runtime, tickets: WebSocketTickets())
+        api.runtime = RuntimeRoutes(
+            supervisor: supervisor, bus: bus, runtime: launcher.runtime, credentials: credentials)
+        api.streams = EventStreamRoutes(hub: streams)
         let app = Application(
             router: api.router(token: token, viewerToken: viewerToken),
             server: .http1WebSocketUpgrade(
-                webSocketRouter: api.webSocketRouter(token: token, viewerToken: viewerToken)),
+                webSocketRouter: api.webSocketRouter(token: token, viewerToken: viewerToken),
+                configuration: .init(ws: .init(autoPing: .enabled(timePeriod: EventStreamHub.heartbeat)))),
             configuration: .init(
                 address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
             onServerRunning: { channel in
@@ -114,7 +120,7 @@ public enum BotyardHost {
             logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             // Stopped in reverse: the monitor's streams end first, so open dashboards never hold the server.
-            services: blocks.venues + [supervisor, app, blocks.monitor],
+            services: blocks.venues + [supervisor, app, blocks.monitor, streams],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
         groupConfiguration.maximumCancellationDuration = cancellationLimit
@@ -126,6 +132,7 @@ public enum BotyardHost {
             throw error
         }
         try await httpClient.shutdown()
+        try? data.writeEventSeq(bus.lastSeq)  // a clean stop: the next run's events follow on without a gap
         try? FileManager.default.removeItem(atPath: data.hostFile)  // best effort: the host is gone
     }
 

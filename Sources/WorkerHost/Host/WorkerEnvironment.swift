@@ -28,6 +28,7 @@ final class RuntimeVariables: Sendable {
     let id = UUID().uuidString.lowercased()
     private let address = Mutex<String?>(nil)
     private let tokens = Mutex<[String: String]>([:])
+    private let restarts = Mutex<[String: Set<String>]>([:])
 
     init(url: String? = nil) {
         address.withLock { $0 = url }
@@ -59,6 +60,16 @@ final class RuntimeVariables: Sendable {
         }
     }
 
+    /// Records the workers `worker` may restart (`may_restart:`), replacing what an earlier manifest said.
+    func allow(_ worker: String, toRestart names: [String]) {
+        restarts.withLock { $0[worker] = Set(names) }
+    }
+
+    /// The workers `worker` may restart.
+    func mayRestart(_ worker: String) -> Set<String> {
+        restarts.withLock { $0[worker] ?? [] }
+    }
+
     /// Whether `token` is the one given to `worker`.
     func isToken(_ token: String, of worker: String) -> Bool {
         tokens.withLock { $0[worker] } == token
@@ -69,7 +80,7 @@ final class RuntimeVariables: Sendable {
         let given = Array(token.utf8)
         var found: String?
         for (worker, own) in tokens.withLock({ $0 })
-        where TokenMiddleware<BasicRequestContext>.constantTimeEqual(given, Array(own.utf8)) {
+        where Credentials.constantTimeEqual(given, Array(own.utf8)) {
             found = worker
         }
         return found

@@ -95,12 +95,14 @@ struct WorkerLauncher: Sendable {
             spec.code = .python(script: deployed.path)
             revision = deployed.number
         }
+        runtime.allow(spec.name, toRestart: spec.mayRestart)
         let log = WorkerLog(worker: spec.name, directory: configuration.data.logs, console: console)
         let services = WorkerServices(
             worker: spec.name, store: store, log: log, http: http, blocks: blocks, bus: bus, directory: directory)
         let gate = SwiftTickGate()
         return WorkerRunner(
-            spec: spec, revision: revision, log: log, logger: logger, bus: bus, limits: spec.engineLimits
+            spec: spec, revision: revision, log: log, logger: logger, bus: bus, services: services,
+            limits: spec.engineLimits
         ) { current in
             switch current.code {
             case .python(let script):

@@ -38,6 +38,8 @@ public struct WorkerSpec: Sendable, Equatable {
     public var flags: [String: Bool] = [:]
     /// How an event worker's `@task` handlers restart (`tasks:`).
     public var taskBackoff = TaskBackoff.Policy()
+    /// The workers this one may restart (`may_restart:`), through its token or `client.restart_worker`.
+    public var mayRestart: [String] = []
 
     public init(name: String, code: WorkerCode, workingDirectory: String) {
         self.name = name
@@ -63,6 +65,8 @@ public struct Manifest: Sendable, Equatable {
     public var blocks: [BlockSpec]
     /// The declared flags and whether each is on (its default, or `--flag`).
     public var flags: [String: Bool] = [:]
+    /// How the runtime API's event streams replay and queue (`events:`).
+    public var events = EventStreamSettings()
 
     public init(path: String?, workers: [WorkerSpec], blocks: [BlockSpec] = []) {
         self.path = path
@@ -111,4 +115,17 @@ extension WorkerSpec {
         limits.tasks = taskBackoff
         return limits
     }
+}
+
+/// The runtime API's event streams (`events:` in the manifest): how many recent events, and how old, a client
+/// that reconnects with `since=` can get back, and how far a client may fall behind before it is disconnected.
+public struct EventStreamSettings: Sendable, Equatable {
+    /// `replay:`: at most this many events kept for replay.
+    public var replay = 10_000
+    /// `replay_age:`: none older than this.
+    public var replayAge = Duration.seconds(600)
+    /// `subscriber_queue:`: a client with more than this many events waiting to be sent is disconnected.
+    public var subscriberQueue = 1000
+
+    public init() {}
 }

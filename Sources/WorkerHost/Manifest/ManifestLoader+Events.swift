@@ -66,6 +66,40 @@ extension ManifestLoader.Context {
         return flags
     }
 
+    /// `may_restart: [worker, ...]`: workers this manifest declares.
+    func mayRestart(_ node: Node) throws(ManifestError) -> [String] {
+        let names = node.sequence.map { $0.map { $0.string ?? "" } } ?? node.string.map { [$0] }
+        guard let names else { throw error(node, field: "may_restart", "expected a list of worker names") }
+        for name in names where !declaredWorkers.contains(name) {
+            let declared = declaredWorkers.sorted().joined(separator: ", ")
+            throw error(node, field: "may_restart", "no worker named '\(name)'; the workers are: \(declared)")
+        }
+        return names
+    }
+
+    /// `events: {replay, replay_age, subscriber_queue}`.
+    func eventStreams(_ node: Node) throws(ManifestError) -> EventStreamSettings {
+        guard let mapping = node.mapping else {
+            throw error(node, field: "events", "expected settings such as 'replay: 10000' and 'replay_age: 10m'")
+        }
+        var settings = EventStreamSettings()
+        for (key, value) in mapping {
+            switch key.string ?? "" {
+            case "replay": settings.replay = try count(value, field: "events.replay", in: 0...1_000_000)
+            case "subscriber_queue":
+                settings.subscriberQueue = try count(value, field: "events.subscriber_queue", in: 1...100_000)
+            case "replay_age":
+                guard let age = value.string.flatMap(DurationText.parse), age >= .seconds(1), age <= .seconds(86_400)
+                else { throw error(value, field: "events.replay_age", "expected a duration from 1s to 24h, like 10m") }
+                settings.replayAge = age
+            default:
+                throw error(
+                    key, field: "events.\(key.string ?? "")", "unknown; use replay, replay_age, subscriber_queue")
+            }
+        }
+        return settings
+    }
+
     /// `when: [flag, ...]`: declared flags only.
     func gates(_ node: Node) throws(ManifestError) -> [String] {
         let names = node.sequence.map { $0.map { $0.string ?? "" } } ?? node.string.map { [$0] }

@@ -32,7 +32,7 @@ extension ManifestLoader.Context {
         return policy
     }
 
-    private func count(_ node: Node, field: String, in range: ClosedRange<Int>) throws(ManifestError) -> Int {
+    func count(_ node: Node, field: String, in range: ClosedRange<Int>) throws(ManifestError) -> Int {
         guard let text = node.string, let value = Int(text), range.contains(value) else {
             throw error(node, field: field, "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
         }

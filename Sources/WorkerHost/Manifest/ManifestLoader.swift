@@ -41,10 +41,11 @@ public struct ManifestLoader: Sendable {
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var context = Context(file: path, folder: folder, swiftWorkers: swiftWorkers, environment: environment)
-        for (keyNode, _) in mapping where !["workers", "blocks", "sandbox", "flags"].contains(keyNode.string ?? "") {
+        for (keyNode, _) in mapping
+        where !["workers", "blocks", "sandbox", "flags", "events"].contains(keyNode.string ?? "") {
             throw context.error(
                 keyNode, field: keyNode.string,
-                "unknown key; a manifest has 'workers:', 'blocks:', 'flags:' and 'sandbox:'")
+                "unknown key; a manifest has 'workers:', 'blocks:', 'flags:', 'sandbox:' and 'events:'")
         }
         let sections = Dictionary(
             mapping.map { ($0.key.string ?? "", $0.value) }, uniquingKeysWith: { _, last in last })
@@ -57,6 +58,7 @@ public struct ManifestLoader: Sendable {
         }
         var manifest = Manifest(path: path, workers: workers, blocks: context.blocks)
         manifest.flags = context.flags
+        if let events = sections["events"] { manifest.events = try context.eventStreams(events) }
         return manifest
     }
 
@@ -78,6 +80,8 @@ extension ManifestLoader {
         var sandbox = SandboxPolicy()
         /// The declared flags and whether each is on.
         var flags: [String: Bool] = [:]
+        /// Every worker the manifest names, for `may_restart:`.
+        var declaredWorkers: Set<String> = []
         var worker: String?
         var block: String?
 
@@ -91,6 +95,7 @@ extension ManifestLoader {
                 throw error(node, field: "workers", "expected a mapping of worker names to settings")
             }
             var specs: [WorkerSpec] = []
+            declaredWorkers = Set(mapping.map { $0.key.string ?? "" })
             for (nameNode, settings) in mapping {
                 let name = nameNode.string ?? ""
                 worker = name
@@ -126,6 +131,7 @@ extension ManifestLoader {
             spec.gatedOff = spec.when.first { flags[$0] != true }.map { "flag '\($0)' is off" }
             if let connect = fields["connect"] { spec.connect = try connections(connect.value) }
             if let tasks = fields["tasks"] { spec.taskBackoff = try taskBackoff(tasks.value) }
+            if let peers = fields["may_restart"] { spec.mayRestart = try mayRestart(peers.value) }
             spec.sandbox =
                 try fields["sandbox"].map { field throws(ManifestError) in
                     try self.sandbox(field.value, over: sandbox)
@@ -135,7 +141,7 @@ extension ManifestLoader {
 
         static let knownFields: Set<String> = [
             "code", "swift", "command", "args", "every", "max_errors", "tick_timeout", "env", "connect", "sandbox",
-            "tasks", "when",
+            "tasks", "when", "may_restart",
         ]
 
         /// `connect:`, a list of declared block names.

@@ -37,6 +37,8 @@ final class WorkerRunner: Sendable {
     private let logger: Logger
     /// Where lifecycle changes and runtime events are published.
     let bus: EventBus?
+    /// Its ctx calls, which a `command:` worker makes over the runtime API (`POST /api/workers/{name}/calls`).
+    let services: WorkerServices?
     /// The event kinds its handlers listen to, while it runs: other events are not even queued.
     private let listening = Mutex<Set<String>>([])
     /// Events posted to the mailbox and not yet handed to the engine; beyond `inboxLimit` they are dropped and
@@ -49,12 +51,14 @@ final class WorkerRunner: Sendable {
 
     init(
         spec: WorkerSpec, revision: Int = 0, log: WorkerLog, logger: Logger, bus: EventBus? = nil,
-        limits: EventEngine.Limits = .init(), makeBackend: @escaping @Sendable (WorkerSpec) -> any WorkerBackend
+        services: WorkerServices? = nil, limits: EventEngine.Limits = .init(),
+        makeBackend: @escaping @Sendable (WorkerSpec) -> any WorkerBackend
     ) {
         self.name = spec.name
         self.log = log
         self.logger = logger
         self.bus = bus
+        self.services = services
         self.makeBackend = makeBackend
         var record = RunnerRecord(spec: spec)
         record.revision = revision
@@ -68,6 +72,7 @@ final class WorkerRunner: Sendable {
         var status = machine.withLock { $0.status }
         let dropped = inboxDropped.load(ordering: .relaxed)
         if dropped > 0 { status.events?.overflowed += dropped }
+        status.logPath = URL(fileURLWithPath: log.path).standardizedFileURL.path
         return status
     }
 

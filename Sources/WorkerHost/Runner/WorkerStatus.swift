@@ -29,6 +29,8 @@ public struct WorkerStatus: Sendable, Codable, Equatable {
     public var transitions: [LifecycleTransition]
     /// An event worker's handlers: failures, queue, skipped schedule runs, tasks.
     public var events: EventHealth?
+    /// The absolute path of its log file.
+    public var logPath: String?
 
     /// The interval as a person writes it.
     public var interval: String {

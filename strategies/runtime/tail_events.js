@@ -73,7 +73,7 @@ function connect() {
       const end = buffer.indexOf('\r\n\r\n');
       if (end < 0) return;
       const head = buffer.subarray(0, end).toString();
-      const accept = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC525B5').digest('base64');
+      const accept = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
       if (!head.startsWith('HTTP/1.1 101') || !head.includes(accept)) {
         console.error('tail: the host refused the stream: ' + head.split('\r\n')[0]);
         return socket.destroy();

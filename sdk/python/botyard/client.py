@@ -1,14 +1,17 @@
 """``RuntimeClient``: what an event worker's handlers get, the async counterpart of ``ctx``.
 
 ``await client.state.get(key)``, ``await client.publish(kind, payload)``, ``await client.notify(title)``,
-``await client.restart_worker(name)``, ``await client.http.get(url)``, and ``client.log.info(message)``
-(not awaited). The checks are ``ctx``'s own (``botyard.context``) and the host's rules for events
+``await client.restart_worker(name)``, ``await client.http.get(url)``, ``client.log.info(message)``
+(not awaited), and over the runtime API: ``runtime()``, ``worker(name)``, ``sessions()``,
+``create_session()``, ``publish(..., session_id=)`` and ``async for event in client.subscribe(kind)``. The checks are ``ctx``'s own (``botyard.context``) and the host's rules for events
 (``publish_params``), made before anything is sent, so a mistake fails at once with the host's message.
 """
 
 import json
 
 from .context import Log, http_params, incr_amount, post_body, response, state_json, state_key, state_value
+from .runtime_api import RuntimeAPI
+from .stream import Subscription
 
 
 # The host's rules for what a worker publishes (Sources/WorkerHost/Events/EventEnvelope.swift, ``EventKind``).
@@ -125,26 +128,89 @@ class AsyncHttp:
 
 
 class RuntimeClient:
-    """The worker's channel back to the host, passed to every handler."""
+    """The worker's channel back to the host, passed to every handler.
 
-    def __init__(self, conn, worker_name):
+    Under ``code:`` ``conn`` is the fd-3 connection, and the methods only the runtime API has (sessions,
+    ``runtime``, ``worker``, ``subscribe``) go over HTTP with the ``BOTYARD_RUNTIME_*`` variables. A standalone
+    worker (``RuntimeClient.standalone(api)``) does everything over HTTP.
+    """
+
+    def __init__(self, conn, worker_name, api=None):
         self._conn = conn
+        self._api = api  # made from the environment when first needed
+        self._over_http = api is not None and conn is api
         self.worker_name = worker_name
         self.state = AsyncState(conn)
         self.log = Log(conn)
         self.http = AsyncHttp(conn)
 
+    @classmethod
+    def standalone(cls, api):
+        """The client of a worker that runs as a process of its own: everything through ``api`` (a RuntimeAPI)."""
+        return cls(api, api.worker, api)
+
     def __repr__(self):
         return f"<RuntimeClient {self.worker_name}>"
 
-    async def publish(self, kind, payload=None):
-        """Publishes an event; returns its ``seq``."""
-        return (await self._conn.call("events.publish", publish_params(kind, payload)))["seq"]
+    @property
+    def api(self):
+        """The host's runtime API (``botyard.runtime_api.RuntimeAPI``); ConfigurationError without the variables."""
+        if self._api is None:
+            self._api = RuntimeAPI.from_env(worker=self.worker_name)
+        return self._api
 
-    async def notify(self, title, body="", severity="info"):
-        """Publishes a ``notify`` event (a notification for the operator); returns its ``seq``."""
-        return await self.publish("notify", notify_payload(self.worker_name, title, body, severity))
+    async def publish(self, kind, payload=None, session_id=None):
+        """Publishes an event (to the session ``session_id``, when given); returns its ``seq``."""
+        params = publish_params(kind, payload)
+        if session_id is not None or self._over_http:
+            return (await self.api.publish(params["kind"], params["payload"], session_id))["seq"]
+        return (await self._conn.call("events.publish", params))["seq"]
+
+    async def notify(self, title, body="", severity="info", source=None):
+        """Publishes a ``notify`` event (a notification for the operator); returns its ``seq``.
+
+        ``source`` is the worker's name unless given.
+        """
+        payload = notify_payload(notify_source(source, self.worker_name), title, body, severity)
+        return await self.publish("notify", payload)
 
     async def restart_worker(self, name):
         """Asks the host to restart the worker ``name`` (as botyard.yaml names it)."""
-        await self._conn.call("workers.restart", {"name": worker_name(name)})
+        name = worker_name(name)
+        if self._over_http:
+            await self.api.restart_worker(name)
+        else:
+            await self._conn.call("workers.restart", {"name": name})
+
+    async def runtime(self):
+        """The host's health: ``{"status", "version", "runtimeID", "uptimeSeconds", "lastSeq", "workers"}``."""
+        return await self.api.runtime()
+
+    async def worker(self, name):
+        """The status of the worker ``name`` (a worker's token reads its own only)."""
+        return await self.api.worker_status(worker_name(name))
+
+    async def sessions(self):
+        """The host's sessions, as ``botyard.runtime_api.Session`` objects."""
+        return await self.api.sessions()
+
+    async def create_session(self, session_id=None, agent=None):
+        """Creates a session (or finds the one with this id); ``.session_id``, ``.agent``, ``.created``."""
+        return await self.api.create_session(session_id, agent)
+
+    def subscribe(self, *kinds, since=None):
+        """``async for event in client.subscribe("desk.fill", "desk.*", since=seq)``: the host's events as they
+        come, across reconnections, never one twice (all kinds when none is given). See ``botyard.stream``."""
+        for kind in kinds:
+            event_kind(kind[:-1] if isinstance(kind, str) and kind.endswith(".*") else kind, publishing=False)
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+            raise ValueError(f"since is a seq (an int >= 0) or None, not {since!r}")
+        return Subscription(self.api, kinds, since)
+
+
+def notify_source(source, default):
+    if source is None:
+        return default
+    if not isinstance(source, str) or not source:
+        raise ValueError(f"notify source is a non-empty str, not {source!r}")
+    return source

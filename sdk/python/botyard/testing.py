@@ -18,159 +18,18 @@ handlers takes no real time. ``current_run()`` in a handler gives fake-clock tim
 """
 
 import asyncio
-import itertools
-import json
 import math
 import selectors
-import time
-import uuid
 
-from .client import event_kind, event_payload, notify_payload, publish_params, worker_name
-from .context import Response, incr_amount, post_body, state_json, state_key, state_value
-from .worker import EventEnvelope, RunInfo, reset_current_run, set_current_run
+from .fakes import FakeClient, FakeHttp, FakeLog, FakeState, make_envelope
+from .worker import RunInfo, reset_current_run, set_current_run
+
+__all__ = ["FakeClient", "FakeHttp", "FakeLog", "FakeState", "VirtualClockLoop", "WorkerHarness", "make_envelope"]
 
 # How long the harness waits for real (a thread's result) when nothing is scheduled, before it gives up.
 REAL_WAIT_SECONDS = 30.0
 # How often run_until looks at a stop flag that cannot be awaited (a threading.Event), in fake seconds.
 POLL_SECONDS = 1.0
-
-_seqs = itertools.count(1)
-
-
-def make_envelope(kind, payload=None, source="test", seq=None):
-    """An ``EventEnvelope`` as the host would deliver it: a fresh ``event_id``, an increasing ``seq``.
-
-    Any valid kind, the host's own included (``make_envelope("worker.state", {...})``).
-    """
-    return EventEnvelope(
-        event_id=uuid.uuid4().hex,
-        seq=next(_seqs) if seq is None else seq,
-        timestamp=time.time(),
-        kind=event_kind(kind, publishing=False),
-        payload=json.loads(json.dumps(event_payload(payload))),
-        source=source,
-    )
-
-
-class FakeState:
-    """``client.state`` in memory: the same async methods and checks; values kept as JSON text."""
-
-    def __init__(self):
-        self.data = {}
-
-    async def get(self, key, default=None):
-        key = state_key(key)
-        return state_value({"found": key in self.data, "json": self.data.get(key)}, default)
-
-    async def set(self, key, value):
-        key = state_key(key)
-        self.data[key] = state_json(key, value)
-
-    async def delete(self, key):
-        return self.data.pop(state_key(key), None) is not None
-
-    async def keys(self, prefix=""):
-        return sorted(key for key in self.data if key.startswith(prefix))
-
-    async def incr(self, key, by=1):
-        by = incr_amount(by)
-        key = state_key(key)
-        current = json.loads(self.data.get(key, "0"))
-        if isinstance(current, bool) or not isinstance(current, (int, float)):
-            raise ValueError(f"state value for {key!r} is not a number")
-        self.data[key] = state_json(key, current + by)
-        return json.loads(self.data[key])
-
-    def as_dict(self):
-        """Every key and its value (for assertions)."""
-        return {key: json.loads(text) for key, text in self.data.items()}
-
-
-class FakeLog:
-    """``client.log``: appends (level, message) to the client's ``logs``."""
-
-    def __init__(self, logs):
-        self._logs = logs
-
-    def debug(self, message):
-        self._logs.append(("debug", str(message)))
-
-    def info(self, message):
-        self._logs.append(("info", str(message)))
-
-    def warn(self, message):
-        self._logs.append(("warn", str(message)))
-
-    warning = warn
-
-    def error(self, message):
-        self._logs.append(("error", str(message)))
-
-
-class FakeHttp:
-    """``client.http``: answers from ``route(url, ...)``; records ``requests`` as (method, url, body)."""
-
-    def __init__(self):
-        self.requests = []
-        self._routes = {}
-
-    def route(self, url, status=200, text="", json=None, headers=None, method="GET"):
-        """What a request to ``url`` answers (``json=`` is sent as its JSON text)."""
-        if json is not None:
-            import json as _json
-
-            text = _json.dumps(json)
-        self._routes[(method.upper(), url)] = Response(status, dict(headers or {}), text)
-
-    def _answer(self, method, url, body):
-        self.requests.append((method, url, body))
-        answer = self._routes.get((method, url))
-        if answer is None:
-            raise ConnectionError(f"FakeClient has no answer for {method} {url}; add one with client.http.route()")
-        return answer
-
-    async def get(self, url, params=None, headers=None, timeout=10):
-        return self._answer("GET", url, None)
-
-    async def post(self, url, json=None, data=None, headers=None, timeout=10):
-        return self._answer("POST", url, post_body(json, data, headers)[0])
-
-
-class FakeClient:
-    """A ``RuntimeClient`` that records everything instead of talking to a host.
-
-    ``publish`` and ``notify`` refuse what the host refuses, with its message (``botyard.client.publish_params``):
-    a kind of 1 to 128 printable ASCII bytes outside the host's prefixes (``worker.``, ``session.``, ...), and a
-    payload that is a JSON dict of at most 256 KiB. ``notify`` events go to ``notifications``, not ``published``.
-    """
-
-    def __init__(self, worker_name="test"):
-        self.worker_name = worker_name
-        self.published = []  # (kind, payload)
-        self.notifications = []  # {source, title, body, severity}
-        self.restarted = []  # worker names
-        self.logs = []  # (level, message)
-        self.state = FakeState()
-        self.log = FakeLog(self.logs)
-        self.http = FakeHttp()
-        self._seq = 0
-
-    async def publish(self, kind, payload=None):
-        params = publish_params(kind, payload)
-        self.published.append((params["kind"], json.loads(json.dumps(params["payload"]))))
-        return self._next_seq()
-
-    async def notify(self, title, body="", severity="info"):
-        params = publish_params("notify", notify_payload(self.worker_name, title, body, severity))
-        self.notifications.append(params["payload"])
-        return self._next_seq()
-
-    async def restart_worker(self, name):
-        self.restarted.append(worker_name(name))
-
-    def _next_seq(self):
-        self._seq += 1
-        return self._seq
 
 
 class _Clock:

@@ -21,6 +21,8 @@ import sys
 import zoneinfo
 from dataclasses import dataclass
 
+from .cron import MACROS
+
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_CONCURRENCY = 1024
 MAX_SHUTDOWN_GRACE = 60.0
@@ -30,7 +32,10 @@ DEFAULT_TZ = "UTC"
 
 @dataclass(frozen=True)
 class EventEnvelope:
-    """One event as the host delivers it: ``kind`` and ``payload``, with the host's id, seq and time."""
+    """One event as the host delivers it: ``kind`` and ``payload``, with the host's id, seq and time.
+
+    ``session_id`` is the session it was published to (``POST /api/sessions/{id}/events``), else None.
+    """
 
     event_id: str
     seq: int
@@ -38,6 +43,7 @@ class EventEnvelope:
     kind: str
     payload: dict
     source: str
+    session_id: str | None = None
 
     @classmethod
     def from_json(cls, data):
@@ -55,6 +61,7 @@ class EventEnvelope:
                 kind=str(data["kind"]),
                 payload=payload,
                 source=str(data.get("source", "")),
+                session_id=None if data.get("session_id") is None else str(data["session_id"]),
             )
         except KeyError as missing:
             raise ValueError(f"an event envelope has no {missing.args[0]!r}") from None
@@ -197,16 +204,30 @@ class Worker:
     def run(self):
         """The bootstrap of ``if __name__ == "__main__": worker.run()``.
 
-        Under ``code:`` the host imports the file as module ``strategy``, so this does not run there.
+        Under ``code:`` the host imports the file as module ``strategy`` and drives the handlers itself: there
+        this does nothing. Run as a program (``command:`` in botyard.yaml, or by hand) it runs the worker itself
+        against the host's runtime API, as ``BOTYARD_RUNTIME_URL``, ``BOTYARD_RUNTIME_TOKEN`` and
+        ``BOTYARD_WORKER`` say (``botyard.standalone``), and ends the process when the worker stops.
         """
+        if _under_event_runner():
+            return
         if not os.environ.get("BOTYARD_RUNTIME_URL"):
             print(
                 "worker.run(): no BOTYARD_RUNTIME_URL; declare this file under code: in botyard.yaml "
-                "(the host drives it)",
+                "(the host drives it), or run it under command: (the host sets BOTYARD_RUNTIME_URL, "
+                "BOTYARD_RUNTIME_TOKEN and BOTYARD_WORKER); by hand, set those three (with the admin token)",
                 file=sys.stderr,
             )
             raise SystemExit(2)
-        raise NotImplementedError("running a worker over the runtime API comes with command: workers")
+        from .standalone import main
+
+        main(self)
+
+
+def _under_event_runner():
+    """Whether this process is the host's ``python -m botyard.runner`` (``code:``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) == "botyard.runner"
 
 
 def _check_async(decorator, function):
@@ -277,10 +298,12 @@ def _interval(name, field, value, unit):
 
 
 def _cron(name, cron):
+    if isinstance(cron, str) and cron.strip().lower() in MACROS:
+        return cron.strip()
     if not isinstance(cron, str) or len(cron.split()) != 5:
         raise ValueError(
-            f"every handler {name!r}: cron= is 5 fields (minute hour day-of-month month day-of-week), "
-            f"not {cron!r}"
+            f"every handler {name!r}: cron= is 5 fields (minute hour day-of-month month day-of-week) "
+            f"or a macro like @daily, not {cron!r}"
         )
     return " ".join(cron.split())
 

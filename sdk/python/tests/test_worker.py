@@ -176,10 +176,21 @@ def test_run_without_a_host_says_where_the_file_belongs(tmp_path):
     assert "declare this file under code: in botyard.yaml" in done.stderr
 
 
-def test_run_with_a_runtime_url_is_not_there_yet(monkeypatch, worker):
-    monkeypatch.setenv("BOTYARD_RUNTIME_URL", "http://127.0.0.1:8787")
-    with pytest.raises(NotImplementedError, match="command: workers"):
-        worker.run()
+def test_run_with_a_runtime_url_but_no_token_says_what_is_missing(tmp_path):
+    script = tmp_path / "w.py"
+    script.write_text("from botyard import Worker\nworker = Worker('w')\nworker.run()\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTYARD_")}
+    env.update(PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."), BOTYARD_RUNTIME_URL="http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "needs BOTYARD_RUNTIME_TOKEN, BOTYARD_WORKER" in done.stderr
+
+
+def test_run_does_nothing_under_the_host_s_code_runner(monkeypatch, worker):
+    spec = type("Spec", (), {"name": "botyard.runner"})()
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", spec, raising=False)
+    monkeypatch.setenv("BOTYARD_RUNTIME_URL", "http://127.0.0.1:9")
+    assert worker.run() is None
 
 
 class Calls:

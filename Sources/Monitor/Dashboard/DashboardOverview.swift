@@ -125,7 +125,8 @@ extension DashboardAssets {
                 el("span", { class: `badge ${note.severity}` }, note.severity),
                 el("strong", {}, note.title),
                 note.body ? el("span", { class: "body" }, note.body) : null,
-                el("span", { class: "by" }, `${note.source || event.source} · ${ago(event.timestamp)}`)));
+                // `source` in the payload is the sender's word; the envelope's is the host's: show both if they differ.
+                el("span", { class: "by" }, `${note.source && note.source !== event.source ? `${note.source} via ${event.source}` : event.source} · ${ago(event.timestamp)}`)));
               while (notes.children.length > SHOWN) notes.lastChild.remove();
             };
           }

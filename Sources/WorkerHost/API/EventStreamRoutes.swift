@@ -64,6 +64,7 @@ struct EventStreamRoutes: Sendable {
     func addWebSocket(to router: Router<RuntimeWebSocketContext>) {
         router.ws("/api/events/ws") { request, _ in
             _ = try Self.query(request)  // a bad query is a 400, before the upgrade
+            try checkRoom()
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = try Self.query(context.request)
@@ -86,6 +87,7 @@ struct EventStreamRoutes: Sendable {
     private func stream(_ request: Request) throws -> Response {
         let lastEventID = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
         let query = try Self.query(request, lastEventID: lastEventID)
+        try checkRoom()
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         if let noBuffering = HTTPField.Name("X-Accel-Buffering") { headers[noBuffering] = "no" }  // nginx
         return Response(
@@ -108,6 +110,13 @@ struct EventStreamRoutes: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    private func checkRoom() throws {
+        guard !hub.isFull else {
+            throw HTTPError(
+                .serviceUnavailable, message: "\(hub.settings.maxStreams) event streams are open; try again later")
+        }
     }
 
     /// Sends the subscription's events with `send` until it ends, the client goes away (`inbound` ends) or a write

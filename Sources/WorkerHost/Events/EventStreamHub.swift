@@ -10,7 +10,9 @@ import Synchronization
 final class EventStreamHub: Service, Sendable {
     struct Settings: Sendable, Equatable {
         var replay = ReplayBuffer<StreamedEvent>.Limits()
-        var queue = EventSubscription.Limits()
+        var queue = EventSubscription.Limits(count: 1000, bytes: 4 * 1024 * 1024)
+        /// At most this many open streams: with each client's queue bounded, the host's memory is too.
+        var maxStreams = 256
 
         init() {}
 
@@ -77,6 +79,9 @@ final class EventStreamHub: Service, Sendable {
 
     /// The number of open streams.
     var count: Int { book.withLock { $0.subscribers.count } }
+
+    /// Whether `maxStreams` are open: a new stream is refused (503) until one closes.
+    var isFull: Bool { count >= settings.maxStreams }
 
     /// `transport.gap`: the stream cannot give everything after `since`. Its `seq` is the last one gone, so a
     /// client that keeps the latest `seq` it saw resumes past the gap next time.

@@ -3,8 +3,9 @@
 ``await client.state.get(key)``, ``await client.publish(kind, payload)``, ``await client.notify(title)``,
 ``await client.restart_worker(name)``, ``await client.http.get(url)``, ``client.log.info(message)``
 (not awaited), and over the runtime API: ``runtime()``, ``worker(name)``, ``sessions()``,
-``create_session()``, ``publish(..., session_id=)`` and ``async for event in client.subscribe(kind)``. The checks are ``ctx``'s own (``botyard.context``) and the host's rules for events
-(``publish_params``), made before anything is sent, so a mistake fails at once with the host's message.
+``create_session()``, ``publish(..., session_id=)`` and ``async for event in client.subscribe(kind)``.
+The checks are ``ctx``'s own (``botyard.context``) and the host's rules for events (``publish_params``),
+made before anything is sent, so a mistake fails at once with the host's message.
 """
 
 import json

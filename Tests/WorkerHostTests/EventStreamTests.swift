@@ -55,11 +55,12 @@ struct EventStreamTests {
         var buffer = buffer(after: 100)  // a host that restarted after seq 100
         fill(&buffer, 101...103)
         let future = buffer.replay(after: 5000) { _ in true }
-        #expect(future.missed == nil)
+        #expect(future.missed == nil && future.reason == "unknown_seq")
         #expect(future.elements == [101, 102, 103])
         #expect(
             !buffer.replay(after: 100) { _ in true }.hasGap, "a client that saw 100 before the restart misses nothing")
         #expect(buffer.replay(after: 90) { _ in true }.missed == 10)
+        #expect(buffer.replay(after: 90) { _ in true }.reason == "restarted", "gone before this run, not evicted")
     }
 
     @Test func filtersReplayByKind() {

@@ -40,7 +40,9 @@ struct Bench: Sendable {
     /// The number after `"key":` in `text`, scanned without a JSON parse (the envelope is one line).
     static func number(_ key: String, in text: String) -> Double? {
         guard let range = text.range(of: "\"\(key)\":") else { return nil }
-        let digits = text[range.upperBound...].prefix { $0.isNumber || $0 == "." || $0 == "-" || $0 == "e" || $0 == "+" }
+        let digits = text[range.upperBound...].prefix {
+            $0.isNumber || $0 == "." || $0 == "-" || $0 == "e" || $0 == "+"
+        }
         return Double(digits)
     }
 
@@ -57,7 +59,9 @@ struct Bench: Sendable {
     }
 
     /// Reads `/api/events/ws?query` until `count` events arrived, recording each one's latency as subscriber `id`.
-    func subscribe(_ id: Int, query: String, count: Int, tally: Tally, onFirst: @escaping @Sendable (Int) -> Void = { _ in })
+    func subscribe(
+        _ id: Int, query: String, count: Int, tally: Tally, onFirst: @escaping @Sendable (Int) -> Void = { _ in }
+    )
         async throws
     {
         var headers = HTTPFields()
@@ -102,7 +106,9 @@ struct Bench: Sendable {
             for id in 0..<subscribers {
                 group.addTask { try await subscribe(id, query: "kinds=bench.e", count: events, tally: tally) }
             }
-            while tally.figures.withLock({ $0.connected }) < subscribers { try await Task.sleep(for: .milliseconds(20)) }
+            while tally.figures.withLock({ $0.connected }) < subscribers {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try await Task.sleep(for: .milliseconds(200))  // every subscription registered on the host
             let start = ContinuousClock.now
             // Eight publishes in flight, as several workers publishing at once would be.
@@ -121,9 +127,11 @@ struct Bench: Sendable {
                 "subscribers": Double(subscribers), "events": Double(events),
                 "publish_per_s": Self.round(Double(events) / seconds(published)),
                 "deliveries_per_s": Self.round(Double(figures.latencies.count) / seconds(delivered)),
-                "p50_ms": Self.round(Self.percentile(figures.latencies, 0.5)), "p99_ms": Self.round(Self.percentile(figures.latencies, 0.99)),
+                "p50_ms": Self.round(Self.percentile(figures.latencies, 0.5)),
+                "p99_ms": Self.round(Self.percentile(figures.latencies, 0.99)),
                 "max_ms": Self.round(figures.latencies.max() ?? 0),
-                "lost": Double(subscribers * events - figures.latencies.count), "out_of_order": Double(figures.outOfOrder),
+                "lost": Double(subscribers * events - figures.latencies.count),
+                "out_of_order": Double(figures.outOfOrder),
             ]
         }
     }
@@ -165,7 +173,8 @@ let bench = Bench(base: arguments[1], token: arguments[2])
 let figures: [String: Double]
 switch arguments[3] {
 case "fanout" where arguments.count == 6:
-    figures = try await bench.fanout(subscribers: max(1, Int(arguments[4]) ?? 1), events: max(1, Int(arguments[5]) ?? 1))
+    figures = try await bench.fanout(
+        subscribers: max(1, Int(arguments[4]) ?? 1), events: max(1, Int(arguments[5]) ?? 1))
 case "resume":
     figures = try await bench.resume(events: max(1, Int(arguments[4]) ?? 1))
 default:

@@ -6,7 +6,7 @@
 #   workers:
 #     heartbeat:
 #       command: /bin/sh
-#       args: ['${BOTYARD_ROOT}/runtime/heartbeat.sh']
+#       args: ['${BOTYARD_ROOT}/strategies/runtime/heartbeat.sh']
 #       env: {HEARTBEAT_SECONDS: "60"}
 set -u
 

@@ -7,14 +7,14 @@
 //   workers:
 //     tail:
 //       command: /usr/bin/node
-//       args: ['${BOTYARD_ROOT}/runtime/tail_events.js']
+//       args: ['${BOTYARD_ROOT}/strategies/runtime/tail_events.js']
 //       env: {TAIL_KINDS: "desk.*,notify"}
 //       sandbox: {memory: 2g}   # V8 reserves more address space than the default 512 MiB
 'use strict';
 const net = require('net');
 const crypto = require('crypto');
 
-const base = new URL(process.env.BOTYARD_RUNTIME_URL || 'http://127.0.0.1:8080');
+const base = new URL(process.env.BOTYARD_RUNTIME_URL || 'http://127.0.0.1:8700');
 const token = process.env.BOTYARD_RUNTIME_TOKEN || '';
 const kinds = (process.env.TAIL_KINDS || '').split(',').filter(Boolean);
 const MAX_MESSAGE = 4 * 1024 * 1024;

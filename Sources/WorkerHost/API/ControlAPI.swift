@@ -1,3 +1,4 @@
+import AdapterKit
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -35,7 +36,7 @@ public struct ControlAPI: Sendable {
         api.get("workers/:name") { _, context in try runner(context).status }
         api.post("workers/:name/start") { _, context in try command(context, .start(reason: "started by operator")) }
         api.post("workers/:name/stop") { _, context in try command(context, .stop(reason: "stopped by operator")) }
-        api.post("workers/:name/restart") { _, context in try command(context, .restart(reason: "restart requested")) }
+        api.post("workers/:name/restart") { request, context in try restart(request, context) }
         api.post("workers/:name/interval") { request, context in try await interval(request, context) }
         api.get("workers/:name/logs") { request, context in try logs(request, context) }
         api.get("workers/:name/state") { _, context in try await state(context) }
@@ -100,6 +101,26 @@ public struct ControlAPI: Sendable {
             throw HTTPError(.conflict, message: "cannot do that to '\(runner.name)': \(error)")
         }
         return Accepted(accepted: "\(command)".components(separatedBy: "(").first ?? "", worker: runner.status)
+    }
+
+    /// An operator's restart, or a worker's through its token: then as its `client.restart_worker` (its
+    /// `may_restart:`, at most once per 5 s per target).
+    private func restart(_ request: Request, _ context: BasicRequestContext) throws -> Accepted {
+        guard case .worker(let worker) = runtime?.credentials.headerCaller(request) else {
+            return try command(context, .restart(reason: "restart requested"))
+        }
+        let target = try runner(context)
+        switch supervisor.restart(target.name, by: worker) {
+        case .success: return Accepted(accepted: "restart", worker: target.status)
+        case .failure(let error):
+            let status: HTTPResponse.Status =
+                switch error.details["refusal"]?.stringValue {
+                case "forbidden": .forbidden
+                case "too_soon": .tooManyRequests
+                default: .conflict
+                }
+            throw HTTPError(status, message: error.message)
+        }
     }
 
     struct IntervalBody: Decodable {

@@ -15,10 +15,10 @@ struct RuntimeRoutes: Sendable {
     let sessions = SessionBook()
     let started = Date()
 
-    /// The severities a `notify` may carry.
-    static let severities: Set<String> = ["info", "warning", "error", "success"]
-    /// The largest body a publish or a call reads.
+    /// The largest body a publish reads.
     static let maxBody = EventKind.maxPayloadBytes + 4096
+    /// The largest body a call reads: a `state.set` of the largest value, escaped as a JSON string.
+    static let maxCallBody = 2 * StateLimits.maxValueBytes + 4096
 
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.post("events") { request, context in try await publish(request, context, session: nil) }
@@ -60,24 +60,11 @@ struct RuntimeRoutes: Sendable {
         return Published(eventID: envelope.eventID, seq: envelope.seq, source: source)
     }
 
-    /// A `notify` payload checked: a `title`, a known `severity` (default `info`), text `body` and `source`.
     private func notification(_ payload: JSONValue, source: String) throws -> JSONValue {
-        guard var fields = payload.objectValue, let title = fields["title"]?.stringValue, !title.isEmpty else {
-            throw HTTPError(.badRequest, message: "a notify payload needs a 'title'")
+        switch EventKind.notification(payload, source: source) {
+        case .success(let checked): return checked
+        case .failure(let refusal): throw HTTPError(.badRequest, message: refusal.message)
         }
-        let severity = fields["severity"]?.stringValue ?? "info"
-        guard Self.severities.contains(severity) else {
-            throw HTTPError(
-                .badRequest,
-                message: "severity '\(severity)' is not one of \(Self.severities.sorted().joined(separator: ", "))")
-        }
-        for field in ["body", "source"] where fields[field] != nil && fields[field]?.stringValue == nil {
-            throw HTTPError(.badRequest, message: "a notify '\(field)' is text")
-        }
-        fields["title"] = .string(title)
-        fields["severity"] = .string(severity)
-        fields["source"] = fields["source"] ?? .string(source)
-        return .object(fields)
     }
 
     struct Health: ResponseEncodable {
@@ -154,7 +141,8 @@ struct RuntimeRoutes: Sendable {
         guard let runner = supervisor.runner(named: name), let services = runner.services else {
             throw HTTPError(.notFound, message: "no worker named '\(name)'")
         }
-        let body = try await Self.object(request, "the body is a JSON object {\"method\", \"params\"}")
+        let body = try await Self.object(
+            request, "the body is a JSON object {\"method\", \"params\"}", upTo: Self.maxCallBody)
         guard let method = body["method"]?.stringValue else {
             throw HTTPError(.badRequest, message: "'method' is missing")
         }
@@ -175,8 +163,8 @@ struct RuntimeRoutes: Sendable {
     }
 
     /// The request's body as a JSON object, read up to `maxBody`.
-    static func object(_ request: Request, _ expected: String) async throws -> JSONValue {
-        let bytes = try await request.body.collect(upTo: maxBody)
+    static func object(_ request: Request, _ expected: String, upTo limit: Int = maxBody) async throws -> JSONValue {
+        let bytes = try await request.body.collect(upTo: limit)
         if bytes.readableBytes == 0 { return [:] }  // then the first missing field is named
         guard let body = try? JSONValue(parsing: bytes.readableBytesView), body.objectValue != nil else {
             throw HTTPError(.badRequest, message: expected)

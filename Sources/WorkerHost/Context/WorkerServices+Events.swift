@@ -8,8 +8,14 @@ extension WorkerServices {
         guard let bus else { throw CallError(.runtime, "this host has no event bus") }
         guard let kind = params["kind"]?.stringValue else { throw CallError(.valueError, "publish needs a 'kind'") }
         if let problem = EventKind.problem(publishing: kind) { throw CallError(.valueError, problem) }
-        let payload = params["payload"] ?? [:]
+        var payload = params["payload"] ?? [:]
         guard payload.objectValue != nil else { throw CallError(.valueError, "an event's payload is a JSON object") }
+        if kind == "notify" {
+            switch EventKind.notification(payload, source: worker) {
+            case .success(let checked): payload = checked
+            case .failure(let refusal): throw CallError(.valueError, refusal.message)
+            }
+        }
         let size = payload.jsonText().utf8.count
         guard size <= EventKind.maxPayloadBytes else {
             throw CallError(.valueError, "the payload is \(size) bytes; the limit is \(EventKind.maxPayloadBytes)")

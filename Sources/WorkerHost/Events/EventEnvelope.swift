@@ -73,4 +73,32 @@ public enum EventKind {
         }
         return nil
     }
+
+    /// Why an event is refused.
+    public struct Refusal: Error, Equatable {
+        public var message: String
+    }
+
+    /// The severities a `notify` may carry.
+    public static let severities: Set<String> = ["info", "warning", "error", "success"]
+
+    /// A `notify` payload checked, whoever publishes it: a `title`, a known `severity` (default `info`), text
+    /// `body` and `source` (default: the publisher).
+    /// - Returns: the payload with its defaults, or why it is refused.
+    public static func notification(_ payload: JSONValue, source: String) -> Result<JSONValue, Refusal> {
+        guard var fields = payload.objectValue, let title = fields["title"]?.stringValue, !title.isEmpty else {
+            return .failure(Refusal(message: "a notify payload needs a 'title'"))
+        }
+        let severity = fields["severity"]?.stringValue ?? "info"
+        guard severities.contains(severity) else {
+            return .failure(
+                Refusal(message: "severity '\(severity)' is not one of \(severities.sorted().joined(separator: ", "))"))
+        }
+        for field in ["body", "source"] where fields[field] != nil && fields[field]?.stringValue == nil {
+            return .failure(Refusal(message: "a notify '\(field)' is text"))
+        }
+        fields["severity"] = .string(severity)
+        fields["source"] = fields["source"] ?? .string(source)
+        return .success(.object(fields))
+    }
 }

@@ -89,7 +89,7 @@ final class EventStreamHub: Service, Sendable {
         let payload: JSONValue = [
             "since": .number(Double(since)), "resumed_after": .number(Double(replay.gapEnd)),
             "missed": replay.missed.map { .number(Double($0)) } ?? .null,
-            "reason": .string(replay.missed == nil ? "unknown_seq" : "evicted"),
+            "reason": .string(replay.reason),
         ]
         let envelope = EventEnvelope(
             eventID: UUID().uuidString.lowercased(), seq: replay.gapEnd, timestamp: Date(), kind: "transport.gap",
@@ -97,7 +97,7 @@ final class EventStreamHub: Service, Sendable {
         return StreamedEvent(seq: replay.gapEnd, kind: envelope.kind, json: envelope.json.jsonText(), size: 0)
     }
 
-    /// How often an idle stream gets a heartbeat (an SSE comment; WebSockets ping on their own).
+    /// How often every stream gets a heartbeat (an SSE `: ping` comment; WebSockets ping on their own).
     static let heartbeat = Duration.seconds(20)
 
     func run() async throws {

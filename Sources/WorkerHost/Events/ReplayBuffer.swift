@@ -32,6 +32,9 @@ struct ReplayBuffer<Element> {
         var gapEnd: Int
         /// The events after `since` that are still here and match, oldest first.
         var elements: [Element]
+        /// Why some are gone: `evicted` (past the limits), `restarted` (before this run of the host), or
+        /// `unknown_seq` (`since` is not from this history).
+        var reason = "evicted"
 
         var hasGap: Bool { missed != 0 }
     }
@@ -41,10 +44,13 @@ struct ReplayBuffer<Element> {
     /// The last `seq` no longer here (or never here: the `seq` the bus started after).
     private(set) var floor: Int
     private(set) var bytes = 0
+    /// The `seq` this run started after.
+    let start: Int
 
     init(limits: Limits, startingAfter seq: Int) {
         self.limits = limits
         self.floor = seq
+        self.start = seq
     }
 
     /// The `seq` of the latest event seen.
@@ -77,11 +83,14 @@ struct ReplayBuffer<Element> {
     /// The events after `since` whose kind `matches`, and how many are gone.
     func replay(after since: Int, matching matches: (String) -> Bool) -> Replay {
         if since > lastSeq {  // from another history (a data folder wiped, or another host): all of this is new
-            return Replay(missed: nil, gapEnd: floor, elements: entries.filter { matches($0.kind) }.map(\.element))
+            return Replay(
+                missed: nil, gapEnd: floor, elements: entries.filter { matches($0.kind) }.map(\.element),
+                reason: "unknown_seq")
         }
         if since < floor {
             return Replay(
-                missed: floor - since, gapEnd: floor, elements: entries.filter { matches($0.kind) }.map(\.element))
+                missed: floor - since, gapEnd: floor, elements: entries.filter { matches($0.kind) }.map(\.element),
+                reason: floor == start ? "restarted" : "evicted")
         }
         let start = since - floor  // entries[0].seq == floor + 1
         let elements = entries[(entries.startIndex + start)...].filter { matches($0.kind) }.map(\.element)

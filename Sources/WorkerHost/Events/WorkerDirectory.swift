@@ -10,7 +10,8 @@ final class WorkerDirectory: Sendable {
     /// refused until `restartInterval` has passed.
     private let restarted = Mutex<[String: ContinuousClock.Instant]>([:])
     static let restartInterval = Duration.seconds(5)
-    /// Who may restart whom (`may_restart:`); without it, any worker may restart any other.
+    /// Who may restart whom (`may_restart:`; the host always has it, so a worker restarts only what it lists).
+    /// Without it (a test's harness), any worker may restart any other.
     private let permissions: RuntimeVariables?
 
     init(permissions: RuntimeVariables? = nil) {
@@ -30,11 +31,13 @@ final class WorkerDirectory: Sendable {
     /// Restarts a worker on behalf of another.
     func restart(_ name: String, by worker: String) -> Result<JSONValue, CallError> {
         guard let runner = runner(named: name) else {
-            return .failure(CallError(.valueError, "no worker named '\(name)'"))
+            return .failure(Self.refusal(.valueError, "no worker named '\(name)'", .unknown))
         }
         if let permissions, !permissions.mayRestart(worker).contains(name) {
             return .failure(
-                CallError(.runtime, "\(worker) may not restart \(name); list it under \(worker)'s 'may_restart:'"))
+                Self.refusal(
+                    .runtime, "\(worker) may not restart \(name); list it under \(worker)'s 'may_restart:'", .forbidden)
+            )
         }
         let now = ContinuousClock.now
         let recent = restarted.withLock { restarted in
@@ -44,13 +47,25 @@ final class WorkerDirectory: Sendable {
         }
         if recent {
             let wait = DurationText.format(Self.restartInterval)
-            return .failure(CallError(.runtime, "\(name) was restarted by a worker less than \(wait) ago; try later"))
+            return .failure(
+                Self.refusal(.runtime, "\(name) was restarted by a worker less than \(wait) ago; try later", .tooSoon))
         }
         do throws(LifecycleStateMachine.Refusal) {
             try runner.send(.restart(reason: "restart requested by worker \(worker)"))
         } catch {
-            return .failure(CallError(.runtime, "cannot restart \(name): \(error)"))
+            return .failure(Self.refusal(.runtime, "cannot restart \(name): \(error)", .refused))
         }
         return .success(["worker": .string(name), "state": .string(runner.status.state.rawValue)])
+    }
+
+    /// Why a restart was refused, as `details["refusal"]` of the `CallError` (the HTTP route maps it to a status).
+    enum Refusal: String {
+        case unknown, forbidden, tooSoon = "too_soon", refused
+    }
+
+    private static func refusal(_ kind: CallError.Kind, _ message: String, _ why: Refusal) -> CallError {
+        var error = CallError(kind, message)
+        error.details["refusal"] = .string(why.rawValue)
+        return error
     }
 }

@@ -87,9 +87,10 @@ public struct PythonRuntime: Sendable {
         var environment = WorkerEnvironment.layered(spec, host: hostEnvironment, runtime: runtime)
         environment["PYTHONPATH"] = [sdkPath, spec.environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
         environment["PYTHONUNBUFFERED"] = "1"
-        if case .command(let executable, let arguments) = spec.code {
+        if case .command(let command, let arguments) = spec.code {
             return PythonBackend.Launch(
-                executable: executable, arguments: arguments, environment: environment,
+                executable: command == WorkerCode.hostPython ? executable : command, arguments: arguments,
+                environment: environment,
                 workingDirectory: spec.workingDirectory)
         }
         return PythonBackend.Launch(

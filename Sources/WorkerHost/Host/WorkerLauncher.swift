@@ -147,6 +147,8 @@ struct WorkerLauncher: Sendable {
             if case .python(let original) = manifestSpec.code {
                 code.append(Self.folder(of: Sandbox.realPath(original)))
             }
+        case .command(let executable, _) where executable == WorkerCode.hostPython:
+            launch.executable = installation.executable
         case .command(let executable, _):
             launch.executable = Sandbox.realPath(executable)
             let folder = Self.folder(of: launch.executable)

@@ -8,6 +8,10 @@ public enum WorkerCode: Sendable, Equatable {
     case swift(name: String)
     /// Any executable, with its arguments (`command:` and `args:`, `${BOTYARD_ROOT}` already substituted).
     case command(executable: String, arguments: [String])
+
+    /// The executable of `command: python` (or `python3`): the host's own interpreter, the one `code:` workers run
+    /// on, so that a standalone Python worker gets the same Python and the same sandbox view of it.
+    public static let hostPython = "python"
 }
 
 /// One worker as the manifest declares it: code plus policy.

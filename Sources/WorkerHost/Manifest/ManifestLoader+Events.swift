@@ -129,6 +129,9 @@ extension ManifestLoader.Context {
                 arguments.append(try substituteRoot(item, field: "args"))
             }
         }
+        if program == "python" || program == "python3" {
+            return .command(executable: WorkerCode.hostPython, arguments: arguments)
+        }
         let path =
             program.contains("/") ? (program.hasPrefix("/") ? program : folder + "/" + program) : Self.search(program)
         guard let path, FileManager.default.isExecutableFile(atPath: path) else {

@@ -1,3 +1,4 @@
+import AdapterKit
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -149,5 +150,14 @@ public struct ReloadError: Error, Sendable, CustomStringConvertible {
 
     public init(_ message: String) {
         self.message = message
+    }
+}
+
+extension Supervisor {
+    /// Restarts `name` on behalf of the worker `by`: only if its `may_restart:` lists it, and at most once per
+    /// 5 s, exactly as its `client.restart_worker` would.
+    func restart(_ name: String, by worker: String) -> Result<JSONValue, CallError> {
+        guard let directory else { return .failure(CallError(.runtime, "this host cannot restart workers")) }
+        return directory.restart(name, by: worker)
     }
 }

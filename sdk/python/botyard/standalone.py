@@ -63,6 +63,9 @@ class StandaloneRunner:
         self._stop = asyncio.Event()
         self._queue = asyncio.Queue(self.timings.queue_size)
         loop = asyncio.get_running_loop()
+        # A parent may have started us with these blocked (a thread's mask is inherited): then a stop would
+        # never arrive.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, self.stop, signal.Signals(number).name)
         try:

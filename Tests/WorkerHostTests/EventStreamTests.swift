@@ -261,3 +261,49 @@ struct ManifestRuntimeTests {
         #expect(refused.contains("worker 'a'") && refused.contains("may_restart") && refused.contains("'c'"))
     }
 }
+
+/// What bounds a stream client's share: small batches, the replay outside the queue's limits, quotas per caller.
+struct StreamLimitsTests {
+    static func event(_ seq: Int, size: Int = 100_000) -> StreamedEvent {
+        StreamedEvent(seq: seq, kind: "a", json: "{}", size: size)
+    }
+
+    @Test func aBigReplayIsTakenInSmallBatchesAndDoesNotCountAsLagging() async {
+        let subscription = EventSubscription(filter: KindFilter([]), limits: .init(count: 2, bytes: 250_000))
+        subscription.prepend((1...10).map { Self.event($0) })  // 1 MB of replay: past both limits, but kept
+        subscription.offer(Self.event(11))
+        subscription.offer(Self.event(12))
+        guard case .success(let first) = await subscription.next() else { Issue.record("lagged"); return }
+        #expect(first.map(\.seq) == [1, 2], "about 256 KiB at a time")
+        subscription.offer(Self.event(13))  // three live events wait: past a queue of 2
+        #expect(await subscription.ended() == .lagged)
+    }
+
+    @Test func oneCallerCannotTakeEveryTicketOrSession() throws {
+        let tickets = WebSocketTickets()
+        for _ in 0..<WebSocketTickets.limitPerCaller { #expect(tickets.issue(for: .worker("greedy")) != nil) }
+        #expect(tickets.issue(for: .worker("greedy")) == nil)
+        #expect(tickets.issue(for: .worker("other")) != nil)
+        #expect(tickets.issue(for: .admin) != nil)
+        let sessions = SessionBook()
+        for n in 0..<SessionBook.limitPerCreator { _ = try sessions.open(id: "s\(n)", agent: nil, by: "greedy") }
+        #expect(throws: SessionBook.Refusal.self) { try sessions.open(id: "one-more", agent: nil, by: "greedy") }
+        #expect(try sessions.open(id: "mine", agent: nil, by: "operator").created)
+    }
+
+    @Test func aCorruptSeqFileIsReportedAndAHugeOneIsClamped() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("seq-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let data = DataDirectory(path: folder)
+        #expect(data.readEventSeq() == 0, "no file: a first run")
+        try data.writeEventSeq(42)
+        #expect(data.readEventSeq() == 42)
+        try "garbage".write(toFile: data.eventSeqFile, atomically: true, encoding: .utf8)
+        #expect(data.readEventSeq() == nil)
+        try "-5".write(toFile: data.eventSeqFile, atomically: true, encoding: .utf8)
+        #expect(data.readEventSeq() == nil)
+        try "99999999999999999999999".write(toFile: data.eventSeqFile, atomically: true, encoding: .utf8)
+        #expect(data.readEventSeq() == EventBus.maxStart)
+        #expect(EventBus.maxStart < 1_000_000_000_000_000, "every seq prints as a whole number")
+    }
+}

@@ -21,8 +21,8 @@ public struct ControlAPI: Sendable {
     var streams: EventStreamRoutes?
 
     /// The routes: `/health`, the dashboard pages, and `/api/…` behind the tokens (the viewer token reads).
-    public func router(token: String, viewerToken: String? = nil) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router(token: String, viewerToken: String? = nil) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorLoggingMiddleware())
         router.get("/health") { _, _ in Health(status: "ok", workers: supervisor.names.count) }
         DashboardAssets.add(to: router)
@@ -81,7 +81,7 @@ public struct ControlAPI: Sendable {
         }
     }
 
-    private func runner(_ context: BasicRequestContext) throws -> WorkerRunner {
+    private func runner(_ context: APIRequestContext) throws -> WorkerRunner {
         let name = context.parameters.get("name") ?? ""
         guard let runner = supervisor.runner(named: name) else {
             let known = supervisor.names.joined(separator: ", ")
@@ -90,7 +90,7 @@ public struct ControlAPI: Sendable {
         return runner
     }
 
-    private func command(_ context: BasicRequestContext, _ command: WorkerRunner.Command) throws -> Accepted {
+    private func command(_ context: APIRequestContext, _ command: WorkerRunner.Command) throws -> Accepted {
         let runner = try runner(context)
         do {
             try runner.send(command)
@@ -105,8 +105,8 @@ public struct ControlAPI: Sendable {
 
     /// An operator's restart, or a worker's through its token: then as its `client.restart_worker` (its
     /// `may_restart:`, at most once per 5 s per target).
-    private func restart(_ request: Request, _ context: BasicRequestContext) throws -> Accepted {
-        guard case .worker(let worker) = runtime?.credentials.headerCaller(request) else {
+    private func restart(_ request: Request, _ context: APIRequestContext) throws -> Accepted {
+        guard case .worker(let worker) = context.caller else {
             return try command(context, .restart(reason: "restart requested"))
         }
         let target = try runner(context)
@@ -127,7 +127,7 @@ public struct ControlAPI: Sendable {
         var every: String
     }
 
-    private func interval(_ request: Request, _ context: BasicRequestContext) async throws -> Accepted {
+    private func interval(_ request: Request, _ context: APIRequestContext) async throws -> Accepted {
         let body = try await request.decode(as: IntervalBody.self, context: context)
         switch TickInterval.parse(body.every) {
         case .success(let interval): return try command(context, .setInterval(interval))
@@ -141,7 +141,7 @@ public struct ControlAPI: Sendable {
         var offset: UInt64?
     }
 
-    private func logs(_ request: Request, _ context: BasicRequestContext) throws -> LogsReply {
+    private func logs(_ request: Request, _ context: APIRequestContext) throws -> LogsReply {
         let runner = try runner(context)
         if let offset = request.uri.queryParameters.get("offset", as: UInt64.self) {
             let chunk = runner.log.read(from: offset)
@@ -160,7 +160,7 @@ public struct ControlAPI: Sendable {
         var entries: [Entry]
     }
 
-    private func state(_ context: BasicRequestContext) async throws -> StateReply {
+    private func state(_ context: APIRequestContext) async throws -> StateReply {
         let runner = try runner(context)
         let entries = try await store.entries(worker: runner.name)
         return StateReply(worker: runner.name, entries: entries.map { StateReply.Entry(key: $0.key, json: $0.json) })
@@ -170,7 +170,7 @@ public struct ControlAPI: Sendable {
         var code: String
     }
 
-    private func deploy(_ request: Request, _ context: BasicRequestContext) async throws -> Accepted {
+    private func deploy(_ request: Request, _ context: APIRequestContext) async throws -> Accepted {
         let runner = try runner(context)
         guard !runner.status.code.hasPrefix("swift:") else {
             throw HTTPError(

@@ -13,6 +13,20 @@ enum Caller: Sendable, Equatable {
         if case .worker(let name) = self { return name }
         return "operator"
     }
+
+    /// Whose share of the event streams a stream of this caller counts against.
+    var owner: String {
+        switch self {
+        case .admin: "operator"
+        case .viewer: "viewer"
+        case .worker(let name): "worker \(name)"
+        }
+    }
+}
+
+/// A request context that carries who the request comes from, as `TokenMiddleware` found it.
+protocol CallerContext: RequestContext {
+    var caller: Caller? { get set }
 }
 
 /// The API's tokens: the admin and viewer tokens, the workers' own tokens and the one-time WebSocket tickets.
@@ -29,11 +43,6 @@ struct Credentials: Sendable {
         if Self.constantTimeEqual(given, Array(admin.utf8)) { return .admin }
         if let viewer, Self.constantTimeEqual(given, Array(viewer.utf8)) { return .viewer }
         return workers?.worker(forToken: String(token)).map(Caller.worker)
-    }
-
-    /// The caller of `request` by its `Authorization: Bearer` header alone.
-    func headerCaller(_ request: Request) -> Caller? {
-        Self.bearer(request).flatMap { caller(token: $0) }
     }
 
     /// The bearer token of the `Authorization` header.
@@ -54,6 +63,8 @@ final class WebSocketTickets: Sendable {
     static let lifetime = Duration.seconds(30)
     /// At most this many unused tickets; more are refused until some expire.
     static let limit = 1000
+    /// At most this many for one caller other than the operator, so that one cannot take them all.
+    static let limitPerCaller = 100
 
     private struct Ticket {
         var caller: Caller
@@ -71,6 +82,9 @@ final class WebSocketTickets: Sendable {
         return tickets.withLock { tickets in
             tickets = tickets.filter { $0.value.expires > now }
             guard tickets.count < Self.limit else { return nil }
+            if caller != .admin, tickets.values.count(where: { $0.caller == caller }) >= Self.limitPerCaller {
+                return nil
+            }
             tickets[ticket] = Ticket(caller: caller, expires: now + Self.lifetime)
             return ticket
         }

@@ -4,13 +4,28 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
+import Synchronization
+
+/// The request context of the API's routes: the basic one, plus the connection, which an event stream closes when
+/// its client stops taking what is written.
+public struct APIRequestContext: CallerContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+    var caller: Caller?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
 
 /// The request context of the WebSocket routes: the basic one, plus the connection, which a stream closes
 /// itself when a stuck client cannot even take the close frame.
-struct RuntimeWebSocketContext: RequestContext, WebSocketRequestContext {
+struct RuntimeWebSocketContext: CallerContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
     let channel: any Channel
+    var caller: Caller?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -57,85 +72,106 @@ struct EventStreamRoutes: Sendable {
         return Query(filter: KindFilter(kinds), since: since)
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
-        api.get("events/stream") { request, _ in try stream(request) }
+    func add(to api: RouterGroup<APIRequestContext>) {
+        api.get("events/stream") { request, context in
+            try stream(request, channel: context.channel, owner: context.caller?.owner ?? "operator")
+        }
     }
 
     func addWebSocket(to router: Router<RuntimeWebSocketContext>) {
-        router.ws("/api/events/ws") { request, _ in
+        router.ws("/api/events/ws") { request, context in
             _ = try Self.query(request)  // a bad query is a 400, before the upgrade
-            try checkRoom()
+            try checkRoom(context.caller?.owner ?? "operator")
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = try Self.query(context.request)
-            let subscription = hub.subscribe(query.filter, since: query.since)
+            let owner = context.requestContext.caller?.owner ?? "operator"
+            let subscription = hub.subscribe(query.filter, since: query.since, owner: owner)
             defer { hub.unsubscribe(subscription) }
-            let end = await Self.pump(subscription, reading: inbound) { events in
+            let channel = context.requestContext.channel
+            let progress = WriteProgress()
+            let end = await pump(subscription, progress: progress, channel: channel, reading: inbound) { events in
                 for event in events { try await outbound.write(.text(event.json)) }
             }
-            guard end == .lagged else { return }
-            let reason = "too slow: more than \(hub.settings.queue.count) events waited; resume with since="
-            let channel = context.requestContext.channel
-            await Self.withDeadline(Self.closeDeadline) {
-                try await outbound.close(.unknown(Self.closeLagged), reason: reason)
+            // The close frame is written here, within a deadline: a client that takes nothing more never gets it,
+            // and its connection is closed instead (the host's shutdown does not wait for it).
+            // A lagged client is still told why (its close frame queues behind the stuck write, for 10 s).
+            if end != .lagged, progress.stalledFor != nil { return channel.close(promise: nil) }
+            let lagged = "too slow: more than \(hub.settings.queue.count) events waited; resume with since="
+            let (code, reason) =
+                end == .lagged ? (WebSocketErrorCode.unknown(Self.closeLagged), lagged) : (.normalClosure, nil)
+            await Self.withDeadline(end == .lagged ? Self.closeDeadline : .seconds(2)) {
+                try await outbound.close(code, reason: reason)
             } onTimeout: {
                 channel.close(promise: nil)
             }
         }
     }
 
-    private func stream(_ request: Request) throws -> Response {
+    private func stream(_ request: Request, channel: any Channel, owner: String) throws -> Response {
         let lastEventID = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
         let query = try Self.query(request, lastEventID: lastEventID)
-        try checkRoom()
+        try checkRoom(owner)
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         if let noBuffering = HTTPField.Name("X-Accel-Buffering") { headers[noBuffering] = "no" }  // nginx
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                let subscription = hub.subscribe(query.filter, since: query.since)
-                defer { hub.unsubscribe(subscription) }
+                let subscription = hub.subscribe(query.filter, since: query.since, owner: owner)
+                let progress = WriteProgress()
+                // One task writes (the body's writer is not shared); the watchdog closes the connection when a write
+                // stalls, which is what ends a write to a client that stopped reading.
+                let watchdog = Task { await watch(progress, subscription, channel: channel) }
+                defer {
+                    watchdog.cancel()
+                    hub.unsubscribe(subscription)
+                }
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-                // One task writes (the body's writer is not shared): a client that stops reading stalls the write,
-                // its queue overflows and is freed, and it is told `transport.lagged` once it reads again.
                 while case .success(let events) = await subscription.next() {
-                    let text = events.isEmpty ? ": ping\n\n" : events.map(\.sse).joined()
-                    try await writer.write(ByteBuffer(string: text))
+                    try await progress.during { try await writer.write(ByteBuffer(string: Self.sse(events))) }
                 }
                 if case .failure(.lagged) = await subscription.next() {
                     let queue = hub.settings.queue.count
-                    try await writer.write(
-                        ByteBuffer(
-                            string: "event: transport.lagged\ndata: {\"reason\":\"too slow\",\"queue\":\(queue)}\n\n"))
+                    try await progress.during {
+                        try await writer.write(
+                            ByteBuffer(
+                                string:
+                                    "event: transport.lagged\ndata: {\"reason\":\"too slow\",\"queue\":\(queue)}\n\n"))
+                    }
                 }
-                try await writer.finish(nil)
+                try await progress.during { try await writer.finish(nil) }
             })
     }
 
-    private func checkRoom() throws {
-        guard !hub.isFull else {
-            throw HTTPError(
-                .serviceUnavailable, message: "\(hub.settings.maxStreams) event streams are open; try again later")
-        }
+    private func checkRoom(_ owner: String) throws {
+        if let refusal = hub.refusal(for: owner) { throw HTTPError(.serviceUnavailable, message: refusal) }
     }
 
-    /// Sends the subscription's events with `send` until it ends, the client goes away (`inbound` ends) or a write
-    /// fails; the subscription's end is watched apart from the writes, so a write stuck on a full socket does not
-    /// hide an overflow.
-    static func pump(
-        _ subscription: EventSubscription, reading inbound: WebSocketInboundStream? = nil,
+    /// A batch as Server-Sent Events, or a `: ping` comment for an empty one (a heartbeat).
+    static func sse(_ events: [StreamedEvent]) -> String {
+        events.isEmpty ? ": ping\n\n" : events.map(\.sse).joined()
+    }
+
+    /// Sends the subscription's events with `send` until it ends, the client goes away (`inbound` ends), a write
+    /// fails, or a write stalls past `writeTimeout`. The writer runs apart, so that a write stuck on a full
+    /// socket hides neither an overflow nor a stall; such a write is ended by closing the connection.
+    func pump(
+        _ subscription: EventSubscription, progress: WriteProgress, channel: any Channel,
+        reading inbound: WebSocketInboundStream? = nil,
         send: @escaping @Sendable ([StreamedEvent]) async throws -> Void
     ) async -> EventSubscription.End {
-        await withTaskGroup(of: EventSubscription.End.self) { group in
+        let writer = Task {
+            while case .success(let events) = await subscription.next() {
+                do { try await progress.during { try await send(events) } } catch { break }
+            }
+            subscription.end(.closed)  // wakes `ended()` below
+        }
+        defer { writer.cancel() }
+        return await withTaskGroup(of: EventSubscription.End.self) { group in
             group.addTask { await subscription.ended() }
             group.addTask {
-                while true {
-                    switch await subscription.next() {
-                    case .success(let events):
-                        do { try await send(events) } catch { return .closed }
-                    case .failure(let end): return end
-                    }
-                }
+                await watch(progress, subscription, channel: channel)
+                return .lagged
             }
             if let inbound {
                 group.addTask {
@@ -146,6 +182,19 @@ struct EventStreamRoutes: Sendable {
             let end = await group.next() ?? .closed
             group.cancelAll()
             return end
+        }
+    }
+
+    /// Returns (after closing the connection) when a write has taken longer than `writeTimeout`, or once the
+    /// subscription has ended while a write is still stuck 2 s later; or when cancelled.
+    func watch(_ progress: WriteProgress, _ subscription: EventSubscription, channel: any Channel) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard let stalled = progress.stalledFor else { continue }
+            if stalled > hub.settings.writeTimeout || (subscription.hasEnded && stalled > .seconds(2)) {
+                channel.close(promise: nil)
+                return
+            }
         }
     }
 
@@ -166,5 +215,22 @@ struct EventStreamRoutes: Sendable {
             if await group.next() == false { onTimeout() }
             group.cancelAll()
         }
+    }
+}
+
+/// When the write in progress, if any, started.
+final class WriteProgress: Sendable {
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Runs `write`, marking it in progress.
+    func during(_ write: () async throws -> Void) async throws {
+        started.withLock { $0 = .now }
+        defer { started.withLock { $0 = nil } }
+        try await write()
+    }
+
+    /// How long the write in progress has taken, or `nil` when none is.
+    var stalledFor: Duration? {
+        started.withLock { $0 }.map { $0.duration(to: .now) }
     }
 }

@@ -20,7 +20,7 @@ struct RuntimeRoutes: Sendable {
     /// The largest body a call reads: a `state.set` of the largest value, escaped as a JSON string.
     static let maxCallBody = 2 * StateLimits.maxValueBytes + 4096
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
+    func add(to api: RouterGroup<APIRequestContext>) {
         api.post("events") { request, context in try await publish(request, context, session: nil) }
         api.get("runtime") { _, _ in health() }
         api.get("sessions") { _, _ in SessionList(sessions: sessions.all) }
@@ -28,7 +28,7 @@ struct RuntimeRoutes: Sendable {
         api.post("sessions/:session/events") { request, context in
             try await publish(request, context, session: context.parameters.get("session") ?? "")
         }
-        api.post("ws-ticket") { request, _ in try ticket(request) }
+        api.post("ws-ticket") { _, context in try ticket(context) }
         api.post("workers/:name/calls") { request, context in try await call(request, context) }
     }
 
@@ -38,13 +38,13 @@ struct RuntimeRoutes: Sendable {
         var source: String
     }
 
-    private func publish(_ request: Request, _ context: BasicRequestContext, session: String?) async throws
+    private func publish(_ request: Request, _ context: APIRequestContext, session: String?) async throws
         -> Published
     {
         let body = try await Self.object(request, "the body is a JSON object {\"kind\", \"payload\"}")
         guard let kind = body["kind"]?.stringValue else { throw HTTPError(.badRequest, message: "'kind' is missing") }
         if let problem = EventKind.problem(publishing: kind) { throw HTTPError(.badRequest, message: problem) }
-        let source = credentials.headerCaller(request)?.source ?? "operator"
+        let source = context.caller?.source ?? "operator"
         var payload = body["payload"] ?? [:]
         guard payload.objectValue != nil else { throw HTTPError(.badRequest, message: "'payload' is a JSON object") }
         if kind == "notify" { payload = try notification(payload, source: source) }
@@ -92,21 +92,25 @@ struct RuntimeRoutes: Sendable {
     }
 
     /// `POST /api/sessions` `{"session_id"?, "agent"?}`: 201 when created, 200 when it existed.
-    private func openSession(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func openSession(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let body = try await Self.object(request, "the body is a JSON object {\"session_id\", \"agent\"}")
         let id = body["session_id"]?.stringValue ?? body["sessionID"]?.stringValue ?? UUID().uuidString.lowercased()
         let agent = body["agent"]?.stringValue
         if let agent, agent.isEmpty || agent.utf8.count > 128 {
             throw HTTPError(.badRequest, message: "an agent name is 1 to 128 bytes")
         }
-        let caller = credentials.headerCaller(request)?.source ?? "operator"
+        let caller = context.caller?.source ?? "operator"
         let opened: (Session, created: Bool)
         do {
             opened = try sessions.open(id: id, agent: agent, by: caller)
         } catch .badID(let problem) {
             throw HTTPError(.badRequest, message: problem)
         } catch {
-            throw HTTPError(.tooManyRequests, message: "the host keeps at most \(SessionBook.limit) sessions")
+            throw HTTPError(
+                .tooManyRequests,
+                message:
+                    "the host keeps at most \(SessionBook.limit) sessions, \(SessionBook.limitPerCreator) of one worker's"
+            )
         }
         if opened.created {
             var payload: [String: JSONValue] = ["session_id": .string(id), "created_by": .string(caller)]
@@ -124,19 +128,21 @@ struct RuntimeRoutes: Sendable {
     }
 
     /// `POST /api/ws-ticket`: a one-time ticket for a WebSocket upgrade (`?ticket=`), standing for the header's token.
-    private func ticket(_ request: Request) throws -> Ticket {
-        guard let caller = credentials.headerCaller(request), let tickets = credentials.tickets else {
+    private func ticket(_ context: APIRequestContext) throws -> Ticket {
+        guard let caller = context.caller, let tickets = credentials.tickets else {
             throw HTTPError(.unauthorized, message: "a ticket is given for an Authorization header's token")
         }
         guard let ticket = tickets.issue(for: caller) else {
-            throw HTTPError(.tooManyRequests, message: "too many unused tickets; try again in a few seconds")
+            throw HTTPError(
+                .tooManyRequests,
+                message: "too many unused tickets (\(WebSocketTickets.limitPerCaller) per caller); try again in 30 s")
         }
         return Ticket(ticket: ticket, expiresInSeconds: Int(WebSocketTickets.lifetime.components.seconds))
     }
 
     /// `POST /api/workers/{name}/calls` `{"method", "params"}`: the worker's ctx calls for a `command:` worker,
     /// answered as `{"result": …}` or `{"error": {"type", "message", …}}`, exactly as over fd 3.
-    private func call(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func call(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
         guard let runner = supervisor.runner(named: name), let services = runner.services else {
             throw HTTPError(.notFound, message: "no worker named '\(name)'")

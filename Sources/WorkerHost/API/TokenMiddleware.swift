@@ -8,14 +8,17 @@ import Logging
 /// `?token=` (a browser's EventSource cannot set headers), and a WebSocket upgrade may carry `?ticket=` from
 /// `POST /api/ws-ticket`. A worker's token is accepted only in the header. A viewer token on anything but a read
 /// (or a ticket request), and a worker's token outside `WorkerScope`, are refused with 403.
-struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+struct TokenMiddleware<Context: CallerContext>: RouterMiddleware {
     let credentials: Credentials
     let hint: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        try authorize(try caller(of: request), request)
+        let caller = try caller(of: request)
+        try authorize(caller, request)
+        var context = context
+        context.caller = caller
         return try await next(request, context)
     }
 

@@ -34,8 +34,9 @@ public final class EventBus: Sendable {
         }
     }
 
-    /// The largest `seq` a bus starts after: far beyond any run's count, far below `Int.max`.
-    public static let maxStart = 1 << 52
+    /// The largest `seq` a bus starts after: far beyond any run's count, and below 10^15, so that every `seq`
+    /// stays a whole number in JSON.
+    public static let maxStart = 1 << 49
 
     /// Adds a subscriber.
     /// - Returns: its id, for `unsubscribe`.

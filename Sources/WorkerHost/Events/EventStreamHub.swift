@@ -13,6 +13,11 @@ final class EventStreamHub: Service, Sendable {
         var queue = EventSubscription.Limits(count: 1000, bytes: 4 * 1024 * 1024)
         /// At most this many open streams: with each client's queue bounded, the host's memory is too.
         var maxStreams = 256
+        /// At most this many for one caller other than the operator, so that one worker or dashboard cannot take
+        /// every slot.
+        var maxStreamsPerCaller = 32
+        /// A write to a client that takes longer than this ends its stream (the client stopped reading).
+        var writeTimeout = Duration.seconds(30)
 
         init() {}
 
@@ -21,12 +26,15 @@ final class EventStreamHub: Service, Sendable {
             replay.count = manifest.replay
             replay.age = manifest.replayAge
             queue.count = manifest.subscriberQueue
+            writeTimeout = manifest.writeTimeout
         }
     }
 
     private struct Book {
         var buffer: ReplayBuffer<StreamedEvent>
         var subscribers: [ObjectIdentifier: EventSubscription] = [:]
+        /// The open streams of each caller.
+        var owners: [ObjectIdentifier: String] = [:]
         /// Set at shutdown: a stream opened after it ends at once.
         var closed = false
     }
@@ -55,7 +63,7 @@ final class EventStreamHub: Service, Sendable {
     /// A subscription to the kinds `filter` matches; with `since`, it starts with every kept event after it,
     /// preceded by a `transport.gap` event when some are gone. Replay and live events meet without a gap or a
     /// repeat: both are decided under one lock.
-    func subscribe(_ filter: KindFilter, since: Int?) -> EventSubscription {
+    func subscribe(_ filter: KindFilter, since: Int?, owner: String = "operator") -> EventSubscription {
         let subscription = EventSubscription(filter: filter, limits: settings.queue)
         let now = ContinuousClock.now
         book.withLock { book in
@@ -68,20 +76,35 @@ final class EventStreamHub: Service, Sendable {
                 subscription.prepend(events)
             }
             book.subscribers[ObjectIdentifier(subscription)] = subscription
+            book.owners[ObjectIdentifier(subscription)] = owner
         }
         return subscription
     }
 
     func unsubscribe(_ subscription: EventSubscription) {
-        _ = book.withLock { $0.subscribers.removeValue(forKey: ObjectIdentifier(subscription)) }
+        book.withLock { book in
+            book.subscribers.removeValue(forKey: ObjectIdentifier(subscription))
+            book.owners.removeValue(forKey: ObjectIdentifier(subscription))
+        }
         subscription.end(.closed)
     }
 
     /// The number of open streams.
     var count: Int { book.withLock { $0.subscribers.count } }
 
-    /// Whether `maxStreams` are open: a new stream is refused (503) until one closes.
-    var isFull: Bool { count >= settings.maxStreams }
+    /// Why `owner` cannot open another stream now (`maxStreams` are open, or its own share), or `nil`.
+    func refusal(for owner: String) -> String? {
+        book.withLock { book in
+            if book.subscribers.count >= settings.maxStreams {
+                return "\(settings.maxStreams) event streams are open; try again later"
+            }
+            let own = book.owners.values.count { $0 == owner }
+            if owner != "operator", own >= settings.maxStreamsPerCaller {
+                return "\(owner) has \(own) event streams open, the most one caller may; close one first"
+            }
+            return nil
+        }
+    }
 
     /// `transport.gap`: the stream cannot give everything after `since`. Its `seq` is the last one gone, so a
     /// client that keeps the latest `seq` it saw resumes past the gap next time.

@@ -51,7 +51,10 @@ final class EventSubscription: Sendable {
 
     private struct State {
         var queue: Deque<StreamedEvent> = []
+        /// The payload bytes of the live events queued (replayed ones are not counted: the buffer bounds them).
         var bytes = 0
+        /// How many events at the front of the queue are replayed ones.
+        var replayLeft = 0
         var end: End?
         var waiter: CheckedContinuation<Void, Never>?
         /// Those waiting in `ended()`.
@@ -76,7 +79,7 @@ final class EventSubscription: Sendable {
             guard state.end == nil else { return false }
             state.queue.append(event)
             state.bytes += event.size
-            return state.queue.count > limits.count || state.bytes > limits.bytes
+            return state.queue.count - state.replayLeft > limits.count || state.bytes > limits.bytes
         }
         if overflowed { return end(.lagged) }
         wake()
@@ -98,8 +101,19 @@ final class EventSubscription: Sendable {
 
     /// Queues the replayed events first (they are not counted against the limits: the buffer bounds them).
     func prepend(_ events: [StreamedEvent]) {
-        state.withLock { state in state.queue.insert(contentsOf: events, at: 0) }
+        state.withLock { state in
+            state.queue.insert(contentsOf: events, at: 0)
+            state.replayLeft += events.count
+        }
     }
+
+    /// Whether it has ended (its queue may still hold events to send).
+    var hasEnded: Bool { state.withLock { $0.end != nil } }
+
+    /// At most this many events, or about this many payload bytes, are taken at once: a write stays small, and what
+    /// is not yet being written still counts against the limits.
+    static let batchCount = 256
+    static let batchBytes = 256 * 1024
 
     /// Ends the subscription (a lagged one's queue is freed at once); a waiting `next()` or `ended()` returns.
     func end(_ end: End) {
@@ -108,6 +122,7 @@ final class EventSubscription: Sendable {
             if state.end == .lagged {
                 state.queue = []
                 state.bytes = 0
+                state.replayLeft = 0
             }
             defer {
                 state.waiter = nil
@@ -160,9 +175,16 @@ final class EventSubscription: Sendable {
         state.withLock { state in
             if state.end == .lagged { return .failure(.lagged) }
             if !state.queue.isEmpty {
-                let events = Array(state.queue)
-                state.queue = []
-                state.bytes = 0
+                var events: [StreamedEvent] = []
+                var size = 0
+                while let event = state.queue.first, events.count < Self.batchCount,
+                    events.isEmpty || size + event.size <= Self.batchBytes
+                {
+                    state.queue.removeFirst()
+                    events.append(event)
+                    size += event.size
+                    if state.replayLeft > 0 { state.replayLeft -= 1 } else { state.bytes -= event.size }
+                }
                 return .success(events)
             }
             if let end = state.end { return .failure(end) }

@@ -17,6 +17,8 @@ public struct Session: Sendable, Equatable, Codable {
 final class SessionBook: Sendable {
     /// At most this many sessions (a worker creating one per event in a loop cannot grow the host without bound).
     static let limit = 10_000
+    /// At most this many created by one worker, so that one cannot take them all (the operator may use the rest).
+    static let limitPerCreator = 1000
     static let maxIDBytes = 128
 
     enum Refusal: Error, Equatable {
@@ -52,6 +54,11 @@ final class SessionBook: Sendable {
         return try book.withLock { book throws(Refusal) in
             if let existing = book.sessions[id] { return (existing, false) }
             guard book.sessions.count < Self.limit else { throw .full }
+            if caller != "operator",
+                book.sessions.values.count(where: { $0.createdBy == caller }) >= Self.limitPerCreator
+            {
+                throw .full
+            }
             let session = Session(sessionID: id, agent: agent, createdAt: now, createdBy: caller, events: 0)
             book.sessions[id] = session
             book.order.append(id)

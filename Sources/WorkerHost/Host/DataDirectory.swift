@@ -96,9 +96,15 @@ public struct DataDirectory: Sendable {
     /// The event numbers' high-water mark: the last `seq` used (after a clean stop) or reserved (while running).
     public var eventSeqFile: String { path + "/events.seq" }
 
-    /// The `seq` the next run's events follow (0 when unknown).
-    public func readEventSeq() -> Int {
-        guard let text = Self.read(eventSeqFile), let seq = Int(text), seq >= 0 else { return 0 }
+    /// The `seq` the next run's events follow: 0 when there is no file, `nil` when it cannot be read as one.
+    public func readEventSeq() -> Int? {
+        guard let text = Self.read(eventSeqFile) else {
+            return FileManager.default.fileExists(atPath: eventSeqFile) ? nil : 0
+        }
+        if !text.isEmpty, text.count > 18, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
+            return EventBus.maxStart  // past any real count: the numbers still never go back
+        }
+        guard let seq = Int(text), seq >= 0 else { return nil }
         return min(seq, EventBus.maxStart)
     }
 

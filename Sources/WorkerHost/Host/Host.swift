@@ -75,7 +75,11 @@ public enum BotyardHost {
         let store = CachingStateStore(backing: try SQLiteStateStore(path: data.stateDatabase))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let blocks = HostBlocks(configuration.manifest.blocks, http: httpClient, logger: logger)
-        let bus = EventBus(startingAfter: data.readEventSeq()) { reserved in try? data.writeEventSeq(reserved) }
+        let startSeq = data.readEventSeq()
+        if startSeq == nil {
+            logger.warning("\(data.eventSeqFile) is not a number; events are numbered from 1 again")
+        }
+        let bus = EventBus(startingAfter: startSeq ?? 0) { reserved in try? data.writeEventSeq(reserved) }
         let streams = EventStreamHub(bus: bus, settings: .init(configuration.manifest.events))
         let directory = WorkerDirectory(permissions: launcher.runtime)
         let makeRunners = { @Sendable (launcher: WorkerLauncher, manifest: Manifest) in
@@ -106,7 +110,8 @@ public enum BotyardHost {
             router: api.router(token: token, viewerToken: viewerToken),
             server: .http1WebSocketUpgrade(
                 webSocketRouter: api.webSocketRouter(token: token, viewerToken: viewerToken),
-                configuration: .init(ws: .init(autoPing: .enabled(timePeriod: EventStreamHub.heartbeat)))),
+                configuration: .init(
+                    ws: .init(autoPing: .enabled(timePeriod: EventStreamHub.heartbeat), closeTimeout: .seconds(3)))),
             configuration: .init(
                 address: .hostname(configuration.hostname, port: configuration.port), serverName: "botyard"),
             onServerRunning: { channel in

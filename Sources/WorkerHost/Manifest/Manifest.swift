@@ -130,6 +130,8 @@ public struct EventStreamSettings: Sendable, Equatable {
     public var replayAge = Duration.seconds(600)
     /// `subscriber_queue:`: a client with more than this many events waiting to be sent is disconnected.
     public var subscriberQueue = 1000
+    /// `write_timeout:`: a client that takes longer than this to take one write is disconnected.
+    public var writeTimeout = Duration.seconds(30)
 
     public init() {}
 }

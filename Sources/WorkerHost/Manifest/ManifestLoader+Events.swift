@@ -92,9 +92,17 @@ extension ManifestLoader.Context {
                 guard let age = value.string.flatMap(DurationText.parse), age >= .seconds(1), age <= .seconds(86_400)
                 else { throw error(value, field: "events.replay_age", "expected a duration from 1s to 24h, like 10m") }
                 settings.replayAge = age
+            case "write_timeout":
+                guard let timeout = value.string.flatMap(DurationText.parse), timeout >= .seconds(1),
+                    timeout <= .seconds(300)
+                else {
+                    throw error(value, field: "events.write_timeout", "expected a duration from 1s to 5m, like 30s")
+                }
+                settings.writeTimeout = timeout
             default:
                 throw error(
-                    key, field: "events.\(key.string ?? "")", "unknown; use replay, replay_age, subscriber_queue")
+                    key, field: "events.\(key.string ?? "")",
+                    "unknown; use replay, replay_age, subscriber_queue, write_timeout")
             }
         }
         return settings

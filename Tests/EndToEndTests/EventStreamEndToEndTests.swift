@@ -179,19 +179,8 @@ struct EventStreamEndToEndTests {
 @Suite(.timeLimit(.minutes(3)))
 struct RuntimeBenchSmokeTests {
     @Test func theRuntimeAPIBenchmarkRunsWithoutLosingAnEvent() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../bench/runtime_api.py").standardized.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--smoke"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["BOTYARD_BIN": HostProcess.binary]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output.suffix(2000))")
+        let (status, output) = try HostProcess.smokeBenchmark("runtime_api.py")
+        #expect(status == 0, "\(output.suffix(2000))")
         #expect(output.contains("resume after 300 missed events: 300 replayed"), "\(output.suffix(2000))")
     }
 }

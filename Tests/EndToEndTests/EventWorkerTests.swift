@@ -394,19 +394,8 @@ struct HostileEventWorkerTests {
 @Suite(.timeLimit(.minutes(3)))
 struct EventBenchSmokeTests {
     @Test func theEventWorkerBenchmarkRunsAndMeasuresEveryGroup() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../bench/event_workers.py").standardized.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--smoke"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["BOTYARD_BIN": HostProcess.binary]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output.suffix(2000))")
+        let (status, output) = try HostProcess.smokeBenchmark("event_workers.py")
+        #expect(status == 0, "\(output.suffix(2000))")
         for group in ["A  Swift LatencyProbe x20", "A  Python every(1s) x5", "C  fan-out to 5 subscribers"] {
             let line = output.split(separator: "\n").first { $0.hasPrefix(group) }
             let runs = line.flatMap { $0.dropFirst(56).split(separator: " ").first }.flatMap { Int($0) } ?? 0

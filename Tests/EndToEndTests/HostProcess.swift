@@ -191,3 +191,23 @@ final class HostProcess: @unchecked Sendable {  // process handles are only touc
         var description: String { "timed out waiting until \(what); host output:\n\(output.suffix(3000))" }
     }
 }
+
+extension HostProcess {
+    /// Runs `bench/<name> --smoke` with this build's host, as a test does to keep a benchmark working.
+    /// - Returns: its exit status and everything it printed.
+    static func smokeBenchmark(_ name: String) throws -> (status: Int32, output: String) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../bench/\(name)").standardized.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--smoke"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["BOTYARD_BIN": binary]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+}
